@@ -1,0 +1,193 @@
+//! The validated load profile: every name resolved, every duration parsed, ready to run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::{Method, Url};
+
+use super::template::Template;
+
+#[derive(Debug)]
+pub struct Profile {
+    pub name: String,
+    /// The file the profile was read from.
+    pub path: PathBuf,
+    pub target: Target,
+    pub load: Load,
+    pub scenarios: Vec<Scenario>,
+    /// Endpoint names; a step's `endpoint` indexes this list.
+    pub endpoints: Vec<String>,
+    pub datasets: Vec<Dataset>,
+    /// Names of captured variables; a capture's `slot` indexes this list.
+    pub vars: Vec<String>,
+    /// Values that must never be shown (read from `{{env.*}}`).
+    pub secrets: Vec<String>,
+    /// Identifies the load (model, size, scenarios) for comparability checks.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base_url: Url,
+    pub start: Option<String>,
+    pub ready: Option<String>,
+    pub ready_timeout: Duration,
+    pub request_timeout: Duration,
+    pub stop_timeout: Duration,
+    pub http2: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Model {
+    /// `users` loop over scenarios with think time.
+    Closed { users: u64 },
+    /// Iterations start at `rate` per second; at `max_in_flight` they are dropped.
+    Open { rate: f64, max_in_flight: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub model: Model,
+    pub ramp_up: Duration,
+    pub stages: Vec<Stage>,
+    pub warmup: Duration,
+    /// The measured part of a trial, after the warmup.
+    pub duration: Duration,
+    pub trials: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    pub duration: Duration,
+    pub target: f64,
+}
+
+impl Load {
+    /// Length of one trial: warmup plus the measured duration.
+    pub fn trial_length(&self) -> Duration {
+        self.warmup + self.duration
+    }
+
+    /// The load level over the trial as (seconds since trial start, users or rate) points,
+    /// linear in between and flat after the last point.
+    pub fn shape(&self) -> Vec<(f64, f64)> {
+        let total = self.trial_length().as_secs_f64();
+        if !self.stages.is_empty() {
+            let mut t = 0.0;
+            let mut points = vec![(0.0, 0.0)];
+            for s in &self.stages {
+                t += s.duration.as_secs_f64();
+                points.push((t, s.target));
+            }
+            return points;
+        }
+        let level = match self.model {
+            Model::Closed { users } => users as f64,
+            Model::Open { rate, .. } => rate,
+        };
+        let ramp = self.ramp_up.as_secs_f64();
+        if ramp > 0.0 {
+            vec![(0.0, 0.0), (ramp, level), (total.max(ramp), level)]
+        } else {
+            vec![(0.0, level), (total, level)]
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Dataset {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub weight: u32,
+    pub think_time: ThinkTime,
+    pub on_start: Vec<Step>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThinkTime {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub endpoint: usize,
+    pub method: Method,
+    /// Path and query, resolved against the base URL when sent.
+    pub path: Template,
+    /// The full URL when the path has no variables (built once, reused for every request).
+    pub static_url: Option<Url>,
+    /// Headers without variables (target defaults merged in), built once.
+    pub static_headers: HeaderMap,
+    pub dynamic_headers: Vec<(HeaderName, Template)>,
+    pub body: Body,
+    pub expect: Expect,
+    pub captures: Vec<Capture>,
+}
+
+#[derive(Debug)]
+pub enum Body {
+    None,
+    /// A body without variables, serialized once.
+    Static { bytes: Bytes, content_type: &'static str },
+    Json(JsonTemplate),
+    Text(Template),
+    Form(Vec<(String, Template)>),
+}
+
+/// A JSON body whose strings may hold templates.
+#[derive(Debug, Clone)]
+pub enum JsonTemplate {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(Template),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Expect {
+    /// Inclusive status ranges counted as success.
+    pub status: Vec<(u16, u16)>,
+    pub body_contains: Option<String>,
+}
+
+impl Expect {
+    pub fn status_ok(&self, status: u16) -> bool {
+        self.status.iter().any(|&(lo, hi)| lo <= status && status <= hi)
+    }
+}
+
+#[derive(Debug)]
+pub struct Capture {
+    pub slot: usize,
+    pub source: CaptureSource,
+}
+
+#[derive(Debug)]
+pub enum CaptureSource {
+    Json(serde_json_path::JsonPath),
+    Header(HeaderName),
+}
+
+impl Step {
+    /// Whether the response body must be kept (captures or checks read it).
+    pub fn needs_body(&self) -> bool {
+        self.expect.body_contains.is_some()
+            || self
+                .captures
+                .iter()
+                .any(|c| matches!(c.source, CaptureSource::Json(_)))
+    }
+}

@@ -1,0 +1,99 @@
+//! Raw serde types for `perfgate.toml`: exactly what the file says, nothing checked yet.
+//!
+//! Everything here is optional or loosely typed (integers as `i64`, durations as strings) so that
+//! deserialization succeeds on most mistakes and `config::validate` can report *every* problem at
+//! once with its position, instead of serde stopping at the first one. Unknown keys are collected
+//! by `serde_ignored` in `config::load` rather than `deny_unknown_fields` for the same reason.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawProfile {
+    pub name: Option<String>,
+    pub target: Option<RawTarget>,
+    pub load: Option<RawLoad>,
+    #[serde(default)]
+    pub data: Vec<RawData>,
+    #[serde(default)]
+    pub scenario: Vec<RawScenario>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawTarget {
+    pub base_url: Option<String>,
+    pub start: Option<String>,
+    pub ready: Option<String>,
+    pub ready_timeout: Option<String>,
+    pub request_timeout: Option<String>,
+    pub stop_timeout: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub http2: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawLoad {
+    pub model: Option<String>,
+    pub users: Option<i64>,
+    pub ramp_up: Option<String>,
+    pub rate: Option<f64>,
+    pub max_in_flight: Option<i64>,
+    pub duration: Option<String>,
+    pub warmup: Option<String>,
+    pub trials: Option<i64>,
+    pub seed: Option<i64>,
+    #[serde(default)]
+    pub stages: Vec<RawStage>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawStage {
+    pub duration: Option<String>,
+    pub target: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawData {
+    pub name: Option<String>,
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub weight: Option<i64>,
+    pub think_time: Option<String>,
+    #[serde(default)]
+    pub on_start: Vec<RawStep>,
+    #[serde(default)]
+    pub step: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawStep {
+    pub request: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub json: Option<toml::Value>,
+    pub body: Option<String>,
+    pub form: Option<BTreeMap<String, String>>,
+    pub expect: Option<RawExpect>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RawExpect {
+    pub status: Option<Vec<RawStatus>>,
+    pub body_contains: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    Code(i64),
+    Pattern(String),
+}

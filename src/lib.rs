@@ -1,0 +1,10 @@
+//! perfgate: a CI performance-regression gate for HTTP services.
+//!
+//! The library is the whole tool; `main.rs` only parses arguments and maps outcomes to exit
+//! codes. The flow is `config` (the profile) → `engine` (load, recorded by `metrics`) →
+//! `result` (the versioned file), with `target` starting and stopping the service under test.
+
+pub mod config;
+pub mod exit;
+pub mod metrics;
+pub mod result;
