@@ -4,7 +4,15 @@
 //! codes. The flow is `config` (the profile) → `engine` (load, recorded by `metrics`) →
 //! `result` (the versioned file), with `target` starting and stopping the service under test.
 
+pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod exit;
+pub mod fsutil;
+pub mod meta;
 pub mod metrics;
+pub mod progress;
+pub mod report;
 pub mod result;
+pub mod run;
+pub mod target;

@@ -15,7 +15,8 @@ pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 pub const SIGFIG: u8 = 3;
 
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGFIG).expect("constant histogram bounds are valid")
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
 }
 
 /// Why a request did not count as a success.
@@ -125,12 +126,57 @@ impl Default for EndpointWindow {
     }
 }
 
+/// One endpoint's data for one second, as sent from a worker: the histogram as a sparse list of
+/// (bucket value, count) pairs, a few hundred bytes instead of the full bucket array.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointDelta {
+    pub latency: Vec<(u64, u64)>,
+    pub requests: u64,
+    pub errors: ErrorCounts,
+    pub bytes_received: u64,
+}
+
+impl EndpointDelta {
+    fn take(from: &mut EndpointWindow) -> Self {
+        let latency = from
+            .latency
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        let d = EndpointDelta {
+            latency,
+            requests: from.requests,
+            errors: std::mem::take(&mut from.errors),
+            bytes_received: from.bytes_received,
+        };
+        from.reset();
+        d
+    }
+
+    /// Adds this delta to `into` exactly (bucket values re-recorded land in the same bucket).
+    pub fn add_to(&self, into: &mut EndpointWindow) {
+        for &(value, count) in &self.latency {
+            let _ = into.latency.record_n(value, count);
+        }
+        into.requests += self.requests;
+        into.errors.merge(&self.errors);
+        into.bytes_received += self.bytes_received;
+    }
+
+    pub fn merge(&mut self, other: &EndpointDelta) {
+        self.latency.extend_from_slice(&other.latency);
+        self.requests += other.requests;
+        self.errors.merge(&other.errors);
+        self.bytes_received += other.bytes_received;
+    }
+}
+
 /// One worker's data for one second. `window` counts seconds from the start of the measured
 /// part of the trial; warmup windows are negative.
 #[derive(Debug, Clone)]
 pub struct WindowData {
     pub window: i64,
-    pub endpoints: Vec<EndpointWindow>,
+    pub endpoints: Vec<EndpointDelta>,
     /// Scenario iterations completed.
     pub iterations: u64,
     /// Open model: iterations not started because `max_in_flight` was reached.
@@ -146,7 +192,10 @@ pub struct Outcome {
 }
 
 pub struct Recorder {
-    current: WindowData,
+    window: i64,
+    endpoints: Vec<EndpointWindow>,
+    iterations: u64,
+    dropped: u64,
     measure_start: Instant,
     sink: UnboundedSender<WindowData>,
 }
@@ -160,15 +209,17 @@ pub fn window_of(measure_start: Instant, at: Instant) -> i64 {
 }
 
 impl Recorder {
-    pub fn new(endpoints: usize, measure_start: Instant, sink: UnboundedSender<WindowData>) -> Self {
+    pub fn new(
+        endpoints: usize,
+        measure_start: Instant,
+        sink: UnboundedSender<WindowData>,
+    ) -> Self {
         let now = Instant::now();
         Recorder {
-            current: WindowData {
-                window: window_of(measure_start, now),
-                endpoints: (0..endpoints).map(|_| EndpointWindow::new()).collect(),
-                iterations: 0,
-                dropped: 0,
-            },
+            window: window_of(measure_start, now),
+            endpoints: (0..endpoints).map(|_| EndpointWindow::new()).collect(),
+            iterations: 0,
+            dropped: 0,
             measure_start,
             sink,
         }
@@ -176,7 +227,7 @@ impl Recorder {
 
     pub fn record(&mut self, endpoint: usize, at: Instant, outcome: Outcome) {
         self.roll(at);
-        let Some(e) = self.current.endpoints.get_mut(endpoint) else {
+        let Some(e) = self.endpoints.get_mut(endpoint) else {
             return;
         };
         e.requests += 1;
@@ -192,41 +243,42 @@ impl Recorder {
 
     pub fn iteration_done(&mut self, at: Instant) {
         self.roll(at);
-        self.current.iterations += 1;
+        self.iterations += 1;
     }
 
     pub fn dropped(&mut self, at: Instant) {
         self.roll(at);
-        self.current.dropped += 1;
+        self.dropped += 1;
     }
 
     /// Sends the current window if `now` is past it.
     pub fn roll(&mut self, now: Instant) {
         let w = window_of(self.measure_start, now);
-        if w > self.current.window {
+        if w > self.window {
             self.flush(w);
         }
     }
 
     fn flush(&mut self, next_window: i64) {
-        let empty = self.current.iterations == 0
-            && self.current.dropped == 0
-            && self.current.endpoints.iter().all(|e| e.requests == 0);
+        let empty = self.iterations == 0
+            && self.dropped == 0
+            && self.endpoints.iter().all(|e| e.requests == 0);
         if !empty {
-            // One clone per second per worker; the working histograms keep their allocation.
-            let _ = self.sink.send(self.current.clone());
-            for e in &mut self.current.endpoints {
-                e.reset();
-            }
-            self.current.iterations = 0;
-            self.current.dropped = 0;
+            // Once per second per worker; the working histograms keep their allocation.
+            let data = WindowData {
+                window: self.window,
+                endpoints: self.endpoints.iter_mut().map(EndpointDelta::take).collect(),
+                iterations: std::mem::take(&mut self.iterations),
+                dropped: std::mem::take(&mut self.dropped),
+            };
+            let _ = self.sink.send(data);
         }
-        self.current.window = next_window;
+        self.window = next_window;
     }
 
     /// Sends what is left; called once when the worker stops.
     pub fn finish(mut self) {
-        let next = self.current.window + 1;
+        let next = self.window + 1;
         self.flush(next);
     }
 }
@@ -272,6 +324,12 @@ mod tests {
         assert_eq!(w0.endpoints[1].requests, 2);
         assert_eq!(w0.endpoints[1].errors.status, vec![(500, 1)]);
         assert_eq!(w0.endpoints[1].latency.len(), 1, "errors are not latencies");
+        let mut total = EndpointWindow::new();
+        w0.endpoints[1].add_to(&mut total);
+        assert_eq!(
+            total.latency.value_at_quantile(1.0),
+            total.latency.highest_equivalent(5000)
+        );
         assert_eq!(w0.endpoints[1].bytes_received, 20);
         r.finish();
         let w1 = rx.try_recv().expect("the last window is sent on finish");

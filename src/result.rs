@@ -173,15 +173,27 @@ pub struct WindowResult {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}:{column}: not a perfgate result: {message}", path.display())]
-    Json { path: PathBuf, line: usize, column: usize, message: String },
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{}: written by a newer perfgate (format \"{found}\"); this perfgate {} reads \"{FORMAT}\" — upgrade perfgate to read it", path.display(), env!("CARGO_PKG_VERSION"))]
     TooNew { path: PathBuf, found: String },
     #[error("{}: format \"{found}\" is not a perfgate result format (expected \"{FORMAT}\")", path.display())]
     UnknownFormat { path: PathBuf, found: String },
     #[error("{}: {what}: the histogram does not decode ({message}); the file was truncated or edited", path.display())]
-    Histogram { path: PathBuf, what: String, message: String },
+    Histogram {
+        path: PathBuf,
+        what: String,
+        message: String,
+    },
 }
 
 impl RunResult {
@@ -332,14 +344,23 @@ impl ErrorsWire {
 }
 
 /// Builds an endpoint's result from its total and per-second windows.
-pub fn endpoint_result(name: &str, total: &EndpointWindow, windows: &[EndpointWindow], measured_s: f64) -> EndpointResult {
+pub fn endpoint_result(
+    name: &str,
+    total: &EndpointWindow,
+    windows: &[EndpointWindow],
+    measured_s: f64,
+) -> EndpointResult {
     EndpointResult {
         name: name.to_string(),
         requests: total.requests,
         errors: ErrorsWire::from(&total.errors),
         error_rate: ratio(total.errors.total(), total.requests),
         bytes_received: total.bytes_received,
-        throughput_rps: if measured_s > 0.0 { total.requests as f64 / measured_s } else { 0.0 },
+        throughput_rps: if measured_s > 0.0 {
+            total.requests as f64 / measured_s
+        } else {
+            0.0
+        },
         latency_ms: percentiles(&total.latency),
         histogram: encode_histogram(&total.latency),
         windows: windows
@@ -363,14 +384,18 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// Merges endpoint results (trials, shards) exactly: histograms and counts are summed, the
 /// percentiles recomputed; windows are concatenated in order.
-pub fn merge_endpoints(parts: &[&EndpointResult], measured_s: f64) -> Result<EndpointResult, String> {
+pub fn merge_endpoints(
+    parts: &[&EndpointResult],
+    measured_s: f64,
+) -> Result<EndpointResult, String> {
     let first = parts.first().ok_or("nothing to merge")?;
     let mut hist = metrics::new_histogram();
     let mut errors = ErrorsWire::default();
     let (mut requests, mut bytes) = (0, 0);
     let mut windows = Vec::new();
     for p in parts {
-        hist.add(decode_histogram(&p.histogram)?).map_err(|e| format!("{e:?}"))?;
+        hist.add(decode_histogram(&p.histogram)?)
+            .map_err(|e| format!("{e:?}"))?;
         errors.merge(&p.errors);
         requests += p.requests;
         bytes += p.bytes_received;
@@ -382,7 +407,11 @@ pub fn merge_endpoints(parts: &[&EndpointResult], measured_s: f64) -> Result<End
         error_rate: ratio(errors.total, requests),
         errors,
         bytes_received: bytes,
-        throughput_rps: if measured_s > 0.0 { requests as f64 / measured_s } else { 0.0 },
+        throughput_rps: if measured_s > 0.0 {
+            requests as f64 / measured_s
+        } else {
+            0.0
+        },
         latency_ms: percentiles(&hist),
         histogram: encode_histogram(&hist),
         windows,
@@ -446,19 +475,42 @@ mod tests {
             incomplete_reason: None,
             meta: Meta {
                 perfgate_version: "0.1.0".into(),
-                profile: ProfileMeta { name: "t".into(), path: "perfgate.toml".into(), hash: "abc".into() },
+                profile: ProfileMeta {
+                    name: "t".into(),
+                    path: "perfgate.toml".into(),
+                    hash: "abc".into(),
+                },
                 git: None,
                 started_at: "2026-01-01T00:00:00Z".into(),
-                host: HostMeta { cpu_model: "cpu".into(), cores: 2, os: "linux".into(), kernel: String::new(), fingerprint: "f".into() },
+                host: HostMeta {
+                    cpu_model: "cpu".into(),
+                    cores: 2,
+                    os: "linux".into(),
+                    kernel: String::new(),
+                    fingerprint: "f".into(),
+                },
                 load: LoadMeta {
-                    model: "closed".into(), users: Some(1), rate: None, max_in_flight: None, ramp_up_s: 0.0,
-                    stages: vec![], warmup_s: 0.0, duration_s: 1.0, trials: 1, seed: 0,
+                    model: "closed".into(),
+                    users: Some(1),
+                    rate: None,
+                    max_in_flight: None,
+                    ramp_up_s: 0.0,
+                    stages: vec![],
+                    warmup_s: 0.0,
+                    duration_s: 1.0,
+                    trials: 1,
+                    seed: 0,
                 },
                 base_url: "http://127.0.0.1:1".into(),
             },
             trials: vec![TrialResult {
-                index: 0, started_at: "2026-01-01T00:00:00Z".into(), complete: true, measured_s: 1.0,
-                iterations: 3, dropped_iterations: 0, endpoints: vec![endpoint(&[1000, 2000, 3000], 1)],
+                index: 0,
+                started_at: "2026-01-01T00:00:00Z".into(),
+                complete: true,
+                measured_s: 1.0,
+                iterations: 3,
+                dropped_iterations: 0,
+                endpoints: vec![endpoint(&[1000, 2000, 3000], 1)],
             }],
         }
     }
@@ -472,11 +524,23 @@ mod tests {
 
     #[test]
     fn a_newer_format_is_refused_with_a_clear_message() {
-        let text = serde_json::to_string(&sample()).unwrap().replace("perfgate/result/v1", "perfgate/result/v2");
-        let e = RunResult::parse(&text, Path::new("new.json")).unwrap_err().to_string();
-        assert!(e.contains("newer perfgate") && e.contains("perfgate/result/v2"), "{e}");
-        let text = serde_json::to_string(&sample()).unwrap().replace("perfgate/result/v1", "k6/summary");
-        assert!(matches!(RunResult::parse(&text, Path::new("x.json")), Err(ReadError::UnknownFormat { .. })));
+        let text = serde_json::to_string(&sample())
+            .unwrap()
+            .replace("perfgate/result/v1", "perfgate/result/v2");
+        let e = RunResult::parse(&text, Path::new("new.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("newer perfgate") && e.contains("perfgate/result/v2"),
+            "{e}"
+        );
+        let text = serde_json::to_string(&sample())
+            .unwrap()
+            .replace("perfgate/result/v1", "k6/summary");
+        assert!(matches!(
+            RunResult::parse(&text, Path::new("x.json")),
+            Err(ReadError::UnknownFormat { .. })
+        ));
     }
 
     #[test]
@@ -484,7 +548,9 @@ mod tests {
         let mut r = sample();
         r.trials[0].endpoints[0].histogram = "AAAA".into();
         let text = serde_json::to_string(&r).unwrap();
-        let e = RunResult::parse(&text, Path::new("b.json")).unwrap_err().to_string();
+        let e = RunResult::parse(&text, Path::new("b.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("GET /x") && e.contains("does not decode"), "{e}");
     }
 

@@ -10,6 +10,8 @@ pub mod raw;
 pub mod template;
 mod validate;
 
+pub use validate::is_sensitive;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -184,10 +186,16 @@ pub fn parse(
         file: path.to_path_buf(),
         problems,
     };
-    let (raw, unknown) = deserialize::<raw::RawProfile>(src, &locator).map_err(|p| fail(vec![p]))?;
+    let (raw, unknown) =
+        deserialize::<raw::RawProfile>(src, &locator).map_err(|p| fail(vec![p]))?;
     let mut problems: Vec<Problem> = unknown
         .iter()
-        .map(|key| locator.problem(key, "unknown key (a typo would silently drop a setting, so this is an error)"))
+        .map(|key| {
+            locator.problem(
+                key,
+                "unknown key (a typo would silently drop a setting, so this is an error)",
+            )
+        })
         .collect();
     let base = path.parent().unwrap_or(Path::new("."));
     match validate::validate(raw, path, base, overrides, env, &locator) {
@@ -213,7 +221,8 @@ pub fn deserialize<T: serde::de::DeserializeOwned>(
     };
     let de = toml::Deserializer::parse(src).map_err(to_problem)?;
     let mut unknown = Vec::new();
-    let value = serde_ignored::deserialize(de, |p| unknown.push(segments(&p))).map_err(to_problem)?;
+    let value =
+        serde_ignored::deserialize(de, |p| unknown.push(segments(&p))).map_err(to_problem)?;
     Ok((value, unknown))
 }
 

@@ -139,7 +139,10 @@ pub struct Step {
 pub enum Body {
     None,
     /// A body without variables, serialized once.
-    Static { bytes: Bytes, content_type: &'static str },
+    Static {
+        bytes: Bytes,
+        content_type: &'static str,
+    },
     Json(JsonTemplate),
     Text(Template),
     Form(Vec<(String, Template)>),
@@ -165,7 +168,9 @@ pub struct Expect {
 
 impl Expect {
     pub fn status_ok(&self, status: u16) -> bool {
-        self.status.iter().any(|&(lo, hi)| lo <= status && status <= hi)
+        self.status
+            .iter()
+            .any(|&(lo, hi)| lo <= status && status <= hi)
     }
 }
 

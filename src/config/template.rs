@@ -178,11 +178,7 @@ fn parse_expr(inner: &str) -> Result<Expr<'_>, String> {
     Ok(Expr::Name(inner))
 }
 
-fn resolve(
-    expr: Expr<'_>,
-    scope: &Scope<'_>,
-    secrets: &mut Vec<String>,
-) -> Result<Part, String> {
+fn resolve(expr: Expr<'_>, scope: &Scope<'_>, secrets: &mut Vec<String>) -> Result<Part, String> {
     match expr {
         Expr::Call("random_int", args) => {
             let parse = |s: &str| s.parse::<i64>().ok();

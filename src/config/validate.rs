@@ -43,18 +43,32 @@ impl Ctx<'_> {
     fn duration(&mut self, path: &[Seg], s: &str, allow_zero: bool) -> Option<Duration> {
         match humantime::parse_duration(s.trim()) {
             Ok(d) if d.is_zero() && !allow_zero => {
-                self.problem(path, format!("\"{s}\" is zero; give a positive duration such as \"10s\""));
+                self.problem(
+                    path,
+                    format!("\"{s}\" is zero; give a positive duration such as \"10s\""),
+                );
                 None
             }
             Ok(d) => Some(d),
             Err(e) => {
-                self.problem(path, format!("\"{s}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\""));
+                self.problem(
+                    path,
+                    format!(
+                        "\"{s}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\""
+                    ),
+                );
                 None
             }
         }
     }
 
-    fn opt_duration(&mut self, path: &[Seg], s: Option<&String>, default: Duration, allow_zero: bool) -> Duration {
+    fn opt_duration(
+        &mut self,
+        path: &[Seg],
+        s: Option<&String>,
+        default: Duration,
+        allow_zero: bool,
+    ) -> Duration {
         match s {
             Some(s) => self.duration(path, s, allow_zero).unwrap_or(default),
             None => default,
@@ -85,18 +99,27 @@ pub(super) fn validate(
 
     let target_path = vec![Seg::Key("target".into())];
     if raw.target.is_none() {
-        cx.problem(&[], "missing [target] table; it needs at least base_url = \"http://127.0.0.1:8080\"");
+        cx.problem(
+            &[],
+            "missing [target] table; it needs at least base_url = \"http://127.0.0.1:8080\"",
+        );
     }
     let load_path = vec![Seg::Key("load".into())];
     let raw_load = match raw.load.take() {
         Some(l) => Some(l),
         None => {
-            cx.problem(&[], "missing [load] table; e.g. model = \"closed\", users = 10, duration = \"20s\"");
+            cx.problem(
+                &[],
+                "missing [load] table; e.g. model = \"closed\", users = 10, duration = \"20s\"",
+            );
             None
         }
     };
 
-    let target = raw.target.as_ref().map(|t| validate_target(&mut cx, &target_path, t, overrides));
+    let target = raw
+        .target
+        .as_ref()
+        .map(|t| validate_target(&mut cx, &target_path, t, overrides));
     let load = raw_load.map(|l| validate_load(&mut cx, &load_path, l, overrides));
     let datasets = validate_data(&mut cx, &raw.data, base_dir);
 
@@ -109,8 +132,13 @@ pub(super) fn validate(
                     let p = key(&idx(&idx(&[], "scenario", si), list, ti), "capture");
                     let p = key(&p, var);
                     if !is_ident(var) {
-                        cx.problem(&p, format!("`{var}` is not a variable name (letters, digits, `_`)"));
-                    } else if BUILTIN_NAMES.contains(&var.as_str()) || datasets.iter().any(|d| &d.name == var) {
+                        cx.problem(
+                            &p,
+                            format!("`{var}` is not a variable name (letters, digits, `_`)"),
+                        );
+                    } else if BUILTIN_NAMES.contains(&var.as_str())
+                        || datasets.iter().any(|d| &d.name == var)
+                    {
                         cx.problem(&p, format!("`{var}` is a built-in or a data set name; capture into another name"));
                     } else if !vars.contains(var) {
                         vars.push(var.clone());
@@ -119,7 +147,10 @@ pub(super) fn validate(
             }
         }
     }
-    let ds_names: Vec<(String, Vec<String>)> = datasets.iter().map(|d| (d.name.clone(), d.columns.clone())).collect();
+    let ds_names: Vec<(String, Vec<String>)> = datasets
+        .iter()
+        .map(|d| (d.name.clone(), d.columns.clone()))
+        .collect();
     let scope = Scope {
         datasets: &ds_names,
         vars: &vars,
@@ -137,11 +168,16 @@ pub(super) fn validate(
         }
     }
 
-    let prefix = target.as_ref().map(|t| t.base_url.as_str().trim_end_matches('/').to_string());
+    let prefix = target
+        .as_ref()
+        .map(|t| t.base_url.as_str().trim_end_matches('/').to_string());
     let mut endpoints: Vec<String> = Vec::new();
     let mut scenarios = Vec::new();
     if raw.scenario.is_empty() {
-        cx.problem(&[], "no [[scenario]]; add one with at least one [[scenario.step]] request = \"GET /\"");
+        cx.problem(
+            &[],
+            "no [[scenario]]; add one with at least one [[scenario.step]] request = \"GET /\"",
+        );
     }
     let mut names = BTreeSet::new();
     for (si, rs) in raw.scenario.iter().enumerate() {
@@ -154,18 +190,27 @@ pub(super) fn validate(
             }
         };
         if !names.insert(name.clone()) {
-            cx.problem(&key(&sp, "name"), format!("two scenarios are named \"{name}\"; names must differ"));
+            cx.problem(
+                &key(&sp, "name"),
+                format!("two scenarios are named \"{name}\"; names must differ"),
+            );
         }
         let weight = match rs.weight {
             None => 1,
             Some(w) if (0..=1_000_000).contains(&w) => w as u32,
             Some(w) => {
-                cx.problem(&key(&sp, "weight"), format!("{w} is not a weight; use a whole number from 0 to 1000000"));
+                cx.problem(
+                    &key(&sp, "weight"),
+                    format!("{w} is not a weight; use a whole number from 0 to 1000000"),
+                );
                 0
             }
         };
         let think_time = match &rs.think_time {
-            None => ThinkTime { min: Duration::ZERO, max: Duration::ZERO },
+            None => ThinkTime {
+                min: Duration::ZERO,
+                max: Duration::ZERO,
+            },
             Some(s) => think(&mut cx, &key(&sp, "think_time"), s),
         };
         if rs.step.is_empty() {
@@ -177,7 +222,17 @@ pub(super) fn validate(
                 .enumerate()
                 .filter_map(|(ti, rs)| {
                     let p = idx(&sp, list, ti);
-                    validate_step(cx, &p, rs, &scope, &mut secrets, &default_headers, prefix.as_deref(), &vars, &mut endpoints)
+                    validate_step(
+                        cx,
+                        &p,
+                        rs,
+                        &scope,
+                        &mut secrets,
+                        &default_headers,
+                        prefix.as_deref(),
+                        &vars,
+                        &mut endpoints,
+                    )
                 })
                 .collect()
         };
@@ -192,7 +247,10 @@ pub(super) fn validate(
         });
     }
     if !raw.scenario.is_empty() && scenarios.iter().all(|s| s.weight == 0) {
-        cx.problem(&[Seg::Key("scenario".into())], "the scenario weights sum to zero; give at least one scenario a positive weight");
+        cx.problem(
+            &[Seg::Key("scenario".into())],
+            "the scenario weights sum to zero; give at least one scenario a positive weight",
+        );
     }
 
     if !cx.problems.is_empty() {
@@ -266,11 +324,18 @@ fn profile_hash(raw: &RawProfile) -> String {
 }
 
 fn validate_target(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget, o: &Overrides) -> Target {
-    let from = if o.base_url.is_some() { " (from --base-url or PERFGATE_BASE_URL)" } else { "" };
+    let from = if o.base_url.is_some() {
+        " (from --base-url or PERFGATE_BASE_URL)"
+    } else {
+        ""
+    };
     let fallback = Url::parse("http://127.0.0.1/").expect("a valid literal URL");
     let base_url = match t.base_url.as_deref() {
         None => {
-            cx.problem(p, "missing base_url, e.g. base_url = \"http://127.0.0.1:8080\"");
+            cx.problem(
+                p,
+                "missing base_url, e.g. base_url = \"http://127.0.0.1:8080\"",
+            );
             fallback
         }
         Some(s) => match Url::parse(s) {
@@ -284,32 +349,59 @@ fn validate_target(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget, o: &Overrides) ->
                 u
             }
             Ok(_) => {
-                cx.problem(&key(p, "base_url"), format!("\"{s}\"{from} is not an http:// or https:// URL with a host"));
+                cx.problem(
+                    &key(p, "base_url"),
+                    format!("\"{s}\"{from} is not an http:// or https:// URL with a host"),
+                );
                 fallback
             }
             Err(e) => {
-                cx.problem(&key(p, "base_url"), format!("\"{s}\"{from} is not a URL ({e}); e.g. \"http://127.0.0.1:8080\""));
+                cx.problem(
+                    &key(p, "base_url"),
+                    format!("\"{s}\"{from} is not a URL ({e}); e.g. \"http://127.0.0.1:8080\""),
+                );
                 fallback
             }
         },
     };
     if let Some(ready) = &t.ready {
         if !ready.starts_with('/') {
-            cx.problem(&key(p, "ready"), format!("\"{ready}\" must be a path starting with `/`, e.g. \"/health\""));
+            cx.problem(
+                &key(p, "ready"),
+                format!("\"{ready}\" must be a path starting with `/`, e.g. \"/health\""),
+            );
         }
     }
     if let Some(start) = &t.start {
         if start.trim().is_empty() {
-            cx.problem(&key(p, "start"), "empty command; remove `start` or give the command that starts the service");
+            cx.problem(
+                &key(p, "start"),
+                "empty command; remove `start` or give the command that starts the service",
+            );
         }
     }
     Target {
         base_url,
         start: t.start.clone(),
         ready: t.ready.clone(),
-        ready_timeout: cx.opt_duration(&key(p, "ready_timeout"), t.ready_timeout.as_ref(), Duration::from_secs(60), false),
-        request_timeout: cx.opt_duration(&key(p, "request_timeout"), t.request_timeout.as_ref(), Duration::from_secs(10), false),
-        stop_timeout: cx.opt_duration(&key(p, "stop_timeout"), t.stop_timeout.as_ref(), Duration::from_secs(10), true),
+        ready_timeout: cx.opt_duration(
+            &key(p, "ready_timeout"),
+            t.ready_timeout.as_ref(),
+            Duration::from_secs(60),
+            false,
+        ),
+        request_timeout: cx.opt_duration(
+            &key(p, "request_timeout"),
+            t.request_timeout.as_ref(),
+            Duration::from_secs(10),
+            false,
+        ),
+        stop_timeout: cx.opt_duration(
+            &key(p, "stop_timeout"),
+            t.stop_timeout.as_ref(),
+            Duration::from_secs(10),
+            true,
+        ),
         http2: t.http2.unwrap_or(false),
     }
 }
@@ -352,12 +444,22 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
     let model = match model_name.as_str() {
         "closed" => {
             if l.rate.is_some() {
-                cx.problem(&key(p, "rate"), "`rate` belongs to the open model; with model = \"closed\" set `users`");
+                cx.problem(
+                    &key(p, "rate"),
+                    "`rate` belongs to the open model; with model = \"closed\" set `users`",
+                );
             }
             if l.max_in_flight.is_some() {
-                cx.problem(&key(p, "max_in_flight"), "`max_in_flight` belongs to the open model");
+                cx.problem(
+                    &key(p, "max_in_flight"),
+                    "`max_in_flight` belongs to the open model",
+                );
             }
-            let from = if o.users.is_some() { " (from --users or PERFGATE_USERS)" } else { "" };
+            let from = if o.users.is_some() {
+                " (from --users or PERFGATE_USERS)"
+            } else {
+                ""
+            };
             let users = match l.users {
                 Some(u) if u >= 1 && u <= 1_000_000 => {
                     if !stages.is_empty() {
@@ -366,12 +468,18 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
                     u as u64
                 }
                 Some(u) => {
-                    cx.problem(&key(p, "users"), format!("{u}{from} users: give a number from 1 to 1000000"));
+                    cx.problem(
+                        &key(p, "users"),
+                        format!("{u}{from} users: give a number from 1 to 1000000"),
+                    );
                     1
                 }
                 None if !stages.is_empty() => {
                     if stages.iter().any(|s| s.target.fract() != 0.0) {
-                        cx.problem(&key(p, "stages"), "closed-model stage targets are numbers of users: whole numbers");
+                        cx.problem(
+                            &key(p, "stages"),
+                            "closed-model stage targets are numbers of users: whole numbers",
+                        );
                     }
                     peak.max(1.0) as u64
                 }
@@ -386,21 +494,34 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
             if l.users.is_some() {
                 cx.problem(&key(p, "users"), "`users` belongs to the closed model; with model = \"open\" set `rate` (iterations per second)");
             }
-            let from = if o.rate.is_some() { " (from --rate or PERFGATE_RATE)" } else { "" };
+            let from = if o.rate.is_some() {
+                " (from --rate or PERFGATE_RATE)"
+            } else {
+                ""
+            };
             let rate = match l.rate {
                 Some(r) if r.is_finite() && r > 0.0 => {
                     if !stages.is_empty() {
-                        cx.problem(&key(p, "rate"), "with stages the rate follows the stages' targets; remove `rate`");
+                        cx.problem(
+                            &key(p, "rate"),
+                            "with stages the rate follows the stages' targets; remove `rate`",
+                        );
                     }
                     r
                 }
                 Some(r) => {
-                    cx.problem(&key(p, "rate"), format!("{r}{from} is not a rate; give iterations per second > 0"));
+                    cx.problem(
+                        &key(p, "rate"),
+                        format!("{r}{from} is not a rate; give iterations per second > 0"),
+                    );
                     1.0
                 }
                 None if !stages.is_empty() => peak.max(f64::MIN_POSITIVE),
                 None => {
-                    cx.problem(p, "the open model needs rate = N iterations per second (or stages)");
+                    cx.problem(
+                        p,
+                        "the open model needs rate = N iterations per second (or stages)",
+                    );
                     1.0
                 }
             };
@@ -412,7 +533,10 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
                     1
                 }
             };
-            Model::Open { rate, max_in_flight }
+            Model::Open {
+                rate,
+                max_in_flight,
+            }
         }
         other => {
             cx.problem(&key(p, "model"), format!("unknown model \"{other}\"; use \"closed\" (users loop) or \"open\" (a fixed arrival rate)"));
@@ -424,42 +548,65 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
     let ramp_up = cx.opt_duration(&key(p, "ramp_up"), l.ramp_up.as_ref(), Duration::ZERO, true);
     let duration = if stages.is_empty() {
         match &l.duration {
-            Some(d) => cx.duration(&key(p, "duration"), d, false).unwrap_or(Duration::from_secs(1)),
+            Some(d) => cx
+                .duration(&key(p, "duration"), d, false)
+                .unwrap_or(Duration::from_secs(1)),
             None => {
-                cx.problem(p, "missing duration, e.g. duration = \"20s\" (measured, after the warmup)");
+                cx.problem(
+                    p,
+                    "missing duration, e.g. duration = \"20s\" (measured, after the warmup)",
+                );
                 Duration::from_secs(1)
             }
         }
     } else {
         if l.duration.is_some() && o.duration.is_none() {
-            cx.problem(&key(p, "duration"), "with stages the run lasts as long as the stages; remove `duration`");
+            cx.problem(
+                &key(p, "duration"),
+                "with stages the run lasts as long as the stages; remove `duration`",
+            );
         }
         if o.duration.is_some() {
-            cx.problem(&key(p, "stages"), "--duration / PERFGATE_DURATION cannot shorten a staged load; edit the stages");
+            cx.problem(
+                &key(p, "stages"),
+                "--duration / PERFGATE_DURATION cannot shorten a staged load; edit the stages",
+            );
         }
         if l.ramp_up.is_some() {
-            cx.problem(&key(p, "ramp_up"), "with stages, ramps are stages; remove `ramp_up`");
+            cx.problem(
+                &key(p, "ramp_up"),
+                "with stages, ramps are stages; remove `ramp_up`",
+            );
         }
         let total: Duration = stages.iter().map(|s| s.duration).sum();
         if total <= warmup {
-            cx.problem(&key(p, "stages"), format!(
+            cx.problem(
+                &key(p, "stages"),
+                format!(
                 "the stages last {}, not longer than the warmup ({}); nothing would be measured",
                 humantime::format_duration(total),
                 humantime::format_duration(warmup)
-            ));
+            ),
+            );
             Duration::from_secs(1)
         } else {
             total - warmup
         }
     };
     if ramp_up > warmup + duration {
-        cx.problem(&key(p, "ramp_up"), "ramp_up is longer than the whole trial (warmup + duration)");
+        cx.problem(
+            &key(p, "ramp_up"),
+            "ramp_up is longer than the whole trial (warmup + duration)",
+        );
     }
     let trials = match l.trials {
         None => 1,
         Some(t) if (1..=1000).contains(&t) => t as u32,
         Some(t) => {
-            cx.problem(&key(p, "trials"), format!("{t}: give a number of trials from 1 to 1000"));
+            cx.problem(
+                &key(p, "trials"),
+                format!("{t}: give a number of trials from 1 to 1000"),
+            );
             1
         }
     };
@@ -491,11 +638,17 @@ fn validate_data(cx: &mut Ctx<'_>, data: &[RawData], base_dir: &Path) -> Vec<Dat
             continue;
         };
         if !is_ident(&name) {
-            cx.problem(&key(&p, "name"), format!("\"{name}\" is not a name (letters, digits, `_`)"));
+            cx.problem(
+                &key(&p, "name"),
+                format!("\"{name}\" is not a name (letters, digits, `_`)"),
+            );
             continue;
         }
         if out.iter().any(|o| o.name == name) {
-            cx.problem(&key(&p, "name"), format!("two data sets are named \"{name}\""));
+            cx.problem(
+                &key(&p, "name"),
+                format!("two data sets are named \"{name}\""),
+            );
             continue;
         }
         let Some(file) = &d.file else {
@@ -504,7 +657,11 @@ fn validate_data(cx: &mut Ctx<'_>, data: &[RawData], base_dir: &Path) -> Vec<Dat
         };
         let path = base_dir.join(file);
         match read_csv(&path) {
-            Ok((columns, rows)) => out.push(Dataset { name, columns, rows }),
+            Ok((columns, rows)) => out.push(Dataset {
+                name,
+                columns,
+                rows,
+            }),
             Err(msg) => cx.problem(&key(&p, "file"), msg),
         }
     }
@@ -524,7 +681,9 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
         .map(|c| c.trim().to_string())
         .collect();
     if columns.is_empty() || columns.iter().any(|c| c.is_empty()) {
-        return Err(format!("{shown}: the first line must name every column, e.g. username,password"));
+        return Err(format!(
+            "{shown}: the first line must name every column, e.g. username,password"
+        ));
     }
     let unique: BTreeSet<_> = columns.iter().collect();
     if unique.len() != columns.len() {
@@ -536,7 +695,9 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
         rows.push(rec.iter().map(str::to_string).collect());
     }
     if rows.is_empty() {
-        return Err(format!("{shown} has a header but no rows; each user takes one row"));
+        return Err(format!(
+            "{shown} has a header but no rows; each user takes one row"
+        ));
     }
     Ok((columns, rows))
 }
@@ -551,10 +712,19 @@ fn think(cx: &mut Ctx<'_>, p: &[Seg], s: &str) -> ThinkTime {
     match (lo, hi) {
         (Some(min), Some(max)) if min <= max => ThinkTime { min, max },
         (Some(_), Some(_)) => {
-            cx.problem(p, format!("\"{s}\": the low end must not exceed the high end, e.g. \"1s..5s\""));
-            ThinkTime { min: Duration::ZERO, max: Duration::ZERO }
+            cx.problem(
+                p,
+                format!("\"{s}\": the low end must not exceed the high end, e.g. \"1s..5s\""),
+            );
+            ThinkTime {
+                min: Duration::ZERO,
+                max: Duration::ZERO,
+            }
         }
-        _ => ThinkTime { min: Duration::ZERO, max: Duration::ZERO },
+        _ => ThinkTime {
+            min: Duration::ZERO,
+            max: Duration::ZERO,
+        },
     }
 }
 
@@ -564,7 +734,13 @@ fn is_ident(s: &str) -> bool {
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
-fn template(cx: &mut Ctx<'_>, p: &[Seg], s: &str, scope: &Scope<'_>, secrets: &mut Vec<String>) -> Option<Template> {
+fn template(
+    cx: &mut Ctx<'_>,
+    p: &[Seg],
+    s: &str,
+    scope: &Scope<'_>,
+    secrets: &mut Vec<String>,
+) -> Option<Template> {
     match Template::parse(s, scope, secrets) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -612,23 +788,38 @@ fn validate_step(
     endpoints: &mut Vec<String>,
 ) -> Option<Step> {
     let Some(request) = rs.request.as_deref() else {
-        cx.problem(p, "a step needs request = \"METHOD /path\", e.g. request = \"GET /api/v1/shows/\"");
+        cx.problem(
+            p,
+            "a step needs request = \"METHOD /path\", e.g. request = \"GET /api/v1/shows/\"",
+        );
         return None;
     };
     let rp = key(p, "request");
     let (method, path) = match request.trim().split_once(char::is_whitespace) {
         Some((m, path)) => (m, path.trim()),
         None => {
-            cx.problem(&rp, format!("\"{request}\" is not \"METHOD /path\", e.g. \"GET /api/v1/shows/\""));
+            cx.problem(
+                &rp,
+                format!("\"{request}\" is not \"METHOD /path\", e.g. \"GET /api/v1/shows/\""),
+            );
             return None;
         }
     };
     let method_ok = METHODS.contains(&method);
     if !method_ok {
-        cx.problem(&rp, format!("unknown method \"{method}\"; use one of {}", METHODS.join(", ")));
+        cx.problem(
+            &rp,
+            format!(
+                "unknown method \"{method}\"; use one of {}",
+                METHODS.join(", ")
+            ),
+        );
     }
     if !path.starts_with('/') {
-        cx.problem(&rp, format!("the path \"{path}\" must start with `/` (it is joined to target.base_url)"));
+        cx.problem(
+            &rp,
+            format!("the path \"{path}\" must start with `/` (it is joined to target.base_url)"),
+        );
     }
     let path_t = template(cx, &rp, path, scope, secrets);
 
@@ -641,7 +832,10 @@ fn validate_step(
         }
     }
 
-    let bodies = [rs.json.is_some(), rs.body.is_some(), rs.form.is_some()].iter().filter(|b| **b).count();
+    let bodies = [rs.json.is_some(), rs.body.is_some(), rs.form.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if bodies > 1 {
         cx.problem(p, "give at most one of json, body and form");
     }
@@ -665,7 +859,12 @@ fn validate_step(
     } else if let Some(form) = &rs.form {
         let fields: Vec<(String, Template)> = form
             .iter()
-            .filter_map(|(k, v)| Some((k.clone(), template(cx, &key(&key(p, "form"), k), v, scope, secrets)?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.clone(),
+                    template(cx, &key(&key(p, "form"), k), v, scope, secrets)?,
+                ))
+            })
             .collect();
         if fields.iter().all(|(_, t)| t.as_static().is_some()) {
             let mut enc = form_urlencoded::Serializer::new(String::new());
@@ -704,7 +903,10 @@ fn validate_step(
             };
             if let Some(b) = &e.body_contains {
                 if b.is_empty() {
-                    cx.problem(&key(&ep, "body_contains"), "an empty string is in every body; remove it or give the text to look for");
+                    cx.problem(
+                        &key(&ep, "body_contains"),
+                        "an empty string is in every body; remove it or give the text to look for",
+                    );
                 }
             }
             Expect {
@@ -724,7 +926,12 @@ fn validate_step(
             match serde_json_path::JsonPath::parse(path.trim()) {
                 Ok(jp) => CaptureSource::Json(jp),
                 Err(e) => {
-                    cx.problem(&cp, format!("\"{path}\" is not a JSONPath ({e}); e.g. \"json:$.results[0].id\""));
+                    cx.problem(
+                        &cp,
+                        format!(
+                            "\"{path}\" is not a JSONPath ({e}); e.g. \"json:$.results[0].id\""
+                        ),
+                    );
                     continue;
                 }
             }
@@ -752,7 +959,10 @@ fn validate_step(
         (Some(prefix), Some(path)) => match Url::parse(&format!("{prefix}{path}")) {
             Ok(u) => Some(u),
             Err(e) => {
-                cx.problem(&rp, format!("\"{path}\" does not make a valid URL with the base URL: {e}"));
+                cx.problem(
+                    &rp,
+                    format!("\"{path}\" does not make a valid URL with the base URL: {e}"),
+                );
                 return None;
             }
         },
@@ -786,7 +996,10 @@ fn validate_step(
             static_headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
     }
-    let name = rs.name.clone().unwrap_or_else(|| format!("{method} {path}"));
+    let name = rs
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{method} {path}"));
     let endpoint = match endpoints.iter().position(|e| *e == name) {
         Some(i) => i,
         None => {
@@ -808,7 +1021,10 @@ fn validate_step(
 }
 
 pub fn is_sensitive(name: &HeaderName) -> bool {
-    matches!(name.as_str(), "authorization" | "cookie" | "proxy-authorization" | "x-api-key" | "set-cookie")
+    matches!(
+        name.as_str(),
+        "authorization" | "cookie" | "proxy-authorization" | "x-api-key" | "set-cookie"
+    )
 }
 
 fn status_range(cx: &mut Ctx<'_>, p: &[Seg], s: &RawStatus) -> Option<(u16, u16)> {
@@ -847,7 +1063,13 @@ fn status_range(cx: &mut Ctx<'_>, p: &[Seg], s: &RawStatus) -> Option<(u16, u16)
     }
 }
 
-fn json_template(cx: &mut Ctx<'_>, p: &[Seg], v: &toml::Value, scope: &Scope<'_>, secrets: &mut Vec<String>) -> Option<JsonTemplate> {
+fn json_template(
+    cx: &mut Ctx<'_>,
+    p: &[Seg],
+    v: &toml::Value,
+    scope: &Scope<'_>,
+    secrets: &mut Vec<String>,
+) -> Option<JsonTemplate> {
     Some(match v {
         toml::Value::String(s) => JsonTemplate::String(template(cx, p, s, scope, secrets)?),
         toml::Value::Integer(i) => JsonTemplate::Number((*i).into()),

@@ -1,0 +1,307 @@
+//! One engine worker: an OS thread with its own single-threaded tokio runtime, HTTP client
+//! (connection pool) and recorder. Users or open-model iterations are split across workers, so
+//! nothing on the request path is shared between threads.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::request::{execute, mix, UserState};
+use super::shape::Shape;
+use crate::config::{Model, Profile};
+use crate::metrics::{Recorder, WindowData};
+
+/// What a worker needs to run its share of one trial.
+pub struct WorkerSpec {
+    pub profile: Arc<Profile>,
+    pub trial: u32,
+    pub index: u64,
+    pub count: u64,
+    pub trial_start: Instant,
+    pub measure_start: Instant,
+    pub end: Instant,
+    pub sink: UnboundedSender<WindowData>,
+    /// Becomes true when the run must stop now (interrupt, target died).
+    pub stop: watch::Receiver<bool>,
+}
+
+struct Shared {
+    spec: WorkerSpec,
+    client: reqwest::Client,
+    prefix: String,
+    shape: Shape,
+    recorder: RefCell<Recorder>,
+    /// Cumulative scenario weights, for a weighted pick with one draw.
+    cumulative: Vec<u64>,
+}
+
+pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error> {
+    let t = &profile.target;
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .connect_timeout(t.request_timeout)
+        .user_agent(concat!("perfgate/", env!("CARGO_PKG_VERSION")));
+    if t.http2 && t.base_url.scheme() == "http" {
+        b = b.http2_prior_knowledge();
+    }
+    b.build()
+}
+
+/// Runs the worker to completion on the current thread.
+pub fn run(spec: WorkerSpec) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a worker runtime: {e}"))?;
+    let client =
+        build_client(&spec.profile).map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let local = tokio::task::LocalSet::new();
+    let profile = spec.profile.clone();
+    let shared = Rc::new(Shared {
+        recorder: RefCell::new(Recorder::new(
+            profile.endpoints.len(),
+            spec.measure_start,
+            spec.sink.clone(),
+        )),
+        prefix: profile
+            .target
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string(),
+        shape: Shape::new(profile.load.shape()),
+        cumulative: profile
+            .scenarios
+            .iter()
+            .scan(0u64, |acc, s| {
+                *acc += s.weight as u64;
+                Some(*acc)
+            })
+            .collect(),
+        client,
+        spec,
+    });
+    local.block_on(&rt, async {
+        let mut stop = shared.spec.stop.clone();
+        let work = drive(shared.clone());
+        // Requests in flight at the end finish within their timeout; past that, give up.
+        let hard_end = shared.spec.end + profile.target.request_timeout + Duration::from_secs(1);
+        tokio::select! {
+            _ = work => {}
+            _ = stop.wait_for(|s| *s) => {}
+            _ = tokio::time::sleep_until(hard_end.into()) => {}
+        }
+    });
+    drop(local);
+    let shared = Rc::try_unwrap(shared)
+        .map_err(|_| "worker state still shared after the run".to_string())?;
+    shared.recorder.into_inner().finish();
+    Ok(())
+}
+
+async fn drive(w: Rc<Shared>) {
+    let mut tasks = JoinSet::new();
+    // Sends each finished second even when no request completes in the next one.
+    let ticker = {
+        let w = w.clone();
+        tokio::task::spawn_local(async move {
+            let mut next = w.spec.measure_start;
+            loop {
+                let now = Instant::now();
+                while next <= now {
+                    next += Duration::from_secs(1);
+                }
+                tokio::time::sleep_until((next + Duration::from_millis(5)).into()).await;
+                w.recorder.borrow_mut().roll(Instant::now());
+            }
+        })
+    };
+    match w.spec.profile.load.model {
+        Model::Closed { users } => {
+            let mut i = w.spec.index;
+            while i < users {
+                tasks.spawn_local(closed_user(w.clone(), i));
+                i += w.spec.count;
+            }
+            while tasks.join_next().await.is_some() {}
+        }
+        Model::Open { max_in_flight, .. } => {
+            let cap = share(max_in_flight, w.spec.index, w.spec.count).max(1);
+            open_pacer(w.clone(), cap, &mut tasks).await;
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+    ticker.abort();
+}
+
+/// Worker `index`'s share of `total` split over `count` workers.
+fn share(total: u64, index: u64, count: u64) -> u64 {
+    total / count + u64::from(index < total % count)
+}
+
+fn pick_scenario(w: &Shared, draw: u64) -> usize {
+    let total = *w.cumulative.last().unwrap_or(&1);
+    let r = draw % total.max(1);
+    w.cumulative.partition_point(|&c| c <= r)
+}
+
+/// One iteration of scenario `s` (its `on_start` steps first, once per user). Returns whether
+/// every step succeeded.
+async fn iteration(
+    w: &Shared,
+    user: &mut UserState,
+    s: usize,
+    mut scheduled: Option<Instant>,
+) -> bool {
+    let profile = &w.spec.profile;
+    let scenario = &profile.scenarios[s];
+    let timeout = profile.target.request_timeout;
+    let on_start = if user.started[s] {
+        &[][..]
+    } else {
+        &scenario.on_start[..]
+    };
+    for (n, step) in on_start.iter().chain(scenario.steps.iter()).enumerate() {
+        if Instant::now() >= w.spec.end {
+            return false;
+        }
+        let r = execute(
+            &w.client,
+            profile,
+            &w.prefix,
+            step,
+            user,
+            scheduled.take(),
+            timeout,
+        )
+        .await;
+        w.recorder
+            .borrow_mut()
+            .record(step.endpoint, r.done, r.outcome);
+        if r.outcome.error.is_some() {
+            return false;
+        }
+        if n + 1 == on_start.len() {
+            user.started[s] = true;
+        }
+    }
+    w.recorder.borrow_mut().iteration_done(Instant::now());
+    true
+}
+
+async fn closed_user(w: Rc<Shared>, i: u64) {
+    let profile = &w.spec.profile;
+    let mut user = UserState::new(profile, i, profile.load.seed, w.spec.trial);
+    let end = w.spec.end;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        let t = now
+            .saturating_duration_since(w.spec.trial_start)
+            .as_secs_f64();
+        if !w.shape.user_active(i, t) {
+            match w.shape.next_active(i, t) {
+                Some(at) => {
+                    let at = w.spec.trial_start + Duration::from_secs_f64(at);
+                    tokio::time::sleep_until(
+                        at.min(end).max(now + Duration::from_millis(1)).into(),
+                    )
+                    .await;
+                    continue;
+                }
+                None => return,
+            }
+        }
+        let s = pick_scenario(&w, user.rng.gen());
+        iteration(&w, &mut user, s, None).await;
+        user.iteration += 1;
+        let think = profile.scenarios[s].think_time;
+        let pause = if think.max > think.min {
+            think.min
+                + Duration::from_nanos(
+                    user.rng
+                        .gen_range(0..=(think.max - think.min).as_nanos() as u64),
+                )
+        } else {
+            think.min
+        };
+        if !pause.is_zero() {
+            tokio::time::sleep_until((Instant::now() + pause).min(end).into()).await;
+        }
+    }
+}
+
+async fn open_pacer(w: Rc<Shared>, cap: u64, tasks: &mut JoinSet<()>) {
+    let in_flight = Rc::new(Cell::new(0u64));
+    let pool: Rc<RefCell<Vec<UserState>>> = Rc::new(RefCell::new(Vec::new()));
+    let next_user = Rc::new(Cell::new(0u64));
+    let length = w
+        .spec
+        .end
+        .saturating_duration_since(w.spec.trial_start)
+        .as_secs_f64();
+    let (seed, trial) = (w.spec.profile.load.seed, w.spec.trial);
+    let mut k = w.spec.index;
+    while let Some(at) = w.shape.due_time(k, length) {
+        let due = w.spec.trial_start + Duration::from_secs_f64(at);
+        if due > Instant::now() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        // Reap finished iterations so the set does not grow over a long run.
+        while tasks.try_join_next().is_some() {}
+        if in_flight.get() >= cap {
+            w.recorder.borrow_mut().dropped(Instant::now());
+        } else {
+            in_flight.set(in_flight.get() + 1);
+            let (w2, in_flight, pool, next_user) = (
+                w.clone(),
+                in_flight.clone(),
+                pool.clone(),
+                next_user.clone(),
+            );
+            tasks.spawn_local(async move {
+                let taken = pool.borrow_mut().pop();
+                let mut user = taken.unwrap_or_else(|| {
+                    let n = next_user.get();
+                    next_user.set(n + 1);
+                    UserState::new(
+                        &w2.spec.profile,
+                        w2.spec.index + n * w2.spec.count,
+                        seed,
+                        trial,
+                    )
+                });
+                let s = pick_scenario(&w2, mix(seed ^ mix(trial as u64) ^ mix(k)));
+                iteration(&w2, &mut user, s, Some(due)).await;
+                user.iteration += 1;
+                pool.borrow_mut().push(user);
+                in_flight.set(in_flight.get() - 1);
+            });
+        }
+        k += w.spec.count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_add_up() {
+        for (total, count) in [(10, 3), (1, 2), (1000, 7), (0, 2)] {
+            let sum: u64 = (0..count).map(|i| share(total, i, count)).sum();
+            assert_eq!(sum, total);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `perfgate run`: start the target if asked, wait until it is ready, run the profile, stop the
+//! target, write the result (also when interrupted: marked incomplete), print the summary.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::cli::RunArgs;
+use crate::config::Profile;
+use crate::engine::{self, StopReason};
+use crate::exit;
+use crate::progress::Progress;
+use crate::result::{Meta, ProfileMeta, RunResult, FORMAT};
+use crate::target::{self, TargetProcess};
+
+/// How a run ended, for the exit code.
+pub enum Ended {
+    Complete,
+    Interrupted,
+    TargetDied,
+}
+
+pub async fn command(args: RunArgs) -> i32 {
+    let profile = match crate::config::load(&args.profile.profile, &args.overrides()) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprint!("error: {e}");
+            eprintln!();
+            return exit::INVALID_INPUT;
+        }
+    };
+    let workers = args.workers.unwrap_or_else(engine::default_workers);
+    let mut progress = Progress::auto(args.quiet);
+    match execute(profile, workers, &mut progress).await {
+        Ok((result, ended)) => {
+            if let Err(e) = crate::fsutil::write_atomic(&args.output, &to_json(&result)) {
+                eprintln!(
+                    "error: cannot write the result to {}: {e}",
+                    args.output.display()
+                );
+                return exit::RUN_FAILED;
+            }
+            print!("{}", crate::report::summary::render(&result));
+            eprintln!("result written to {}", args.output.display());
+            match ended {
+                Ended::Complete => exit::PASS,
+                Ended::Interrupted => exit::INTERRUPTED,
+                Ended::TargetDied => exit::RUN_FAILED,
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::RUN_FAILED
+        }
+    }
+}
+
+pub fn to_json(r: &RunResult) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(r).unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("interrupted before the load started")]
+    InterruptedEarly,
+}
+
+/// Listens for SIGINT and SIGTERM and reports the first on `stop`.
+fn watch_signals(stop: Arc<watch::Sender<Option<StopReason>>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let sig = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
+        stop.send_replace(Some(StopReason::Interrupted(sig)));
+    });
+}
+
+/// Runs the profile against its target and returns the result, complete or not.
+pub async fn execute(
+    profile: Arc<Profile>,
+    workers: usize,
+    progress: &mut Progress,
+) -> Result<(RunResult, Ended), RunError> {
+    let (stop_tx, mut stop_rx) = watch::channel(None);
+    let stop_tx = Arc::new(stop_tx);
+    watch_signals(stop_tx.clone());
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let t = &profile.target;
+    let dir = profile
+        .path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+
+    let mut target = None;
+    if let Some(cmd) = &t.start {
+        if target::port_in_use(&t.base_url).await {
+            let addr = format!(
+                "{}:{}",
+                t.base_url.host_str().unwrap_or(""),
+                t.base_url.port_or_known_default().unwrap_or(0)
+            );
+            return Err(target::TargetError::PortInUse { addr }.into());
+        }
+        eprintln!("starting the target: {cmd}");
+        target = Some(TargetProcess::start(cmd, dir)?);
+    }
+    if t.start.is_some() || t.ready.is_some() {
+        let client = engine::build_client(&profile).map_err(RunError::Client)?;
+        let ready = target::wait_ready(
+            &client,
+            &t.base_url,
+            t.ready.as_deref(),
+            t.ready_timeout,
+            target.as_mut(),
+        );
+        tokio::select! {
+            r = ready => r?,
+            _ = stop_rx.wait_for(|s| s.is_some()) => {
+                if let Some(tp) = target.take() {
+                    tp.stop(t.stop_timeout).await;
+                }
+                return Err(RunError::InterruptedEarly);
+            }
+        }
+    }
+
+    let output = {
+        let run = engine::run(profile.clone(), workers, stop_rx.clone(), progress);
+        tokio::pin!(run);
+        loop {
+            let exited = async {
+                match target.as_mut() {
+                    Some(tp) => tp.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                out = &mut run => break out,
+                status = exited => {
+                    let how = target::describe(status);
+                    stop_tx.send_replace(Some(StopReason::TargetExited(how)));
+                    // Keep waiting for the engine; the target has exited and will not fire again.
+                    let out = (&mut run).await;
+                    break out;
+                }
+            }
+        }
+    };
+    progress.finish();
+    if let Some(tp) = target.take() {
+        let tail = tp.tail();
+        let died = matches!(stop_rx.borrow().as_ref(), Some(StopReason::TargetExited(_)));
+        tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
+            .await;
+        if died && !tail.is_empty() {
+            eprintln!("last output of the target:\n  {}", tail.join("\n  "));
+        }
+    }
+    let output = output?;
+    let ended = match &output.stopped {
+        None => Ended::Complete,
+        Some(StopReason::Interrupted(_)) => Ended::Interrupted,
+        Some(StopReason::TargetExited(_)) => Ended::TargetDied,
+    };
+    let complete = output.stopped.is_none();
+    let result = RunResult {
+        format: FORMAT.to_string(),
+        complete,
+        incomplete_reason: output.stopped.as_ref().map(|r| r.to_string()),
+        meta: Meta {
+            perfgate_version: env!("CARGO_PKG_VERSION").to_string(),
+            profile: ProfileMeta {
+                name: profile.name.clone(),
+                path: profile.path.display().to_string(),
+                hash: profile.hash.clone(),
+            },
+            git: crate::meta::git_meta(dir),
+            started_at,
+            host: crate::meta::host(),
+            load: crate::meta::load_meta(&profile),
+            base_url: t.base_url.to_string(),
+        },
+        trials: output.trials,
+    };
+    Ok((result, ended))
+}
