@@ -21,8 +21,94 @@ pub struct Cli {
 pub enum Command {
     /// Run the load profile and write a result file.
     Run(RunArgs),
-    /// Check a profile and list every problem with file:line.
-    Validate(ProfileArgs),
+    /// Run the profile, compare with the baseline, report; the command CI calls.
+    Check(CheckArgs),
+    /// Compare a result with a baseline and exit with the verdict.
+    Compare(CompareArgs),
+    /// Store, list and show named baselines.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Check a profile (and thresholds) and list every problem with file:line.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// The gate's rules (checked too when the file exists or is given).
+    #[arg(short, long)]
+    pub thresholds: Option<PathBuf>,
+}
+
+/// Which baseline to compare with, and under which rules.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Name of the stored baseline (baselines/NAME.json).
+    #[arg(short, long, default_value = "main")]
+    pub baseline: String,
+    /// Compare with this result file instead of a stored baseline.
+    #[arg(long, conflicts_with = "baseline")]
+    pub baseline_file: Option<PathBuf>,
+    /// Where named baselines are stored.
+    #[arg(long, default_value = "baselines")]
+    pub baselines_dir: PathBuf,
+    /// The gate's rules [default: thresholds.toml if it exists, else built-in defaults].
+    #[arg(short, long)]
+    pub thresholds: Option<PathBuf>,
+    /// Compare even when the profiles or load sizes differ.
+    #[arg(long)]
+    pub allow_mismatch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// The result to judge.
+    #[arg(short, long, default_value = "results/current.json")]
+    pub current: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: crate::report::Format,
+    /// Write the report here instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// Directory for report.md, report.json and junit.xml.
+    #[arg(long, default_value = "results")]
+    pub report_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Store a result as baseline NAME (atomically; never an incomplete result).
+    Save {
+        name: String,
+        /// The result to store.
+        #[arg(default_value = "results/current.json")]
+        result: PathBuf,
+        #[arg(long, default_value = "baselines")]
+        dir: PathBuf,
+    },
+    /// List the stored baselines.
+    List {
+        #[arg(long, default_value = "baselines")]
+        dir: PathBuf,
+    },
+    /// Describe baseline NAME and its endpoints.
+    Show {
+        name: String,
+        #[arg(long, default_value = "baselines")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -78,30 +164,52 @@ impl RunArgs {
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => crate::run::command(args).await,
+        Command::Check(args) => crate::gate::check(args).await,
+        Command::Compare(args) => crate::gate::compare(args),
+        Command::Baseline(cmd) => crate::gate::baseline_command(cmd),
         Command::Validate(args) => validate(args),
     }
 }
 
-fn validate(args: ProfileArgs) -> i32 {
-    match crate::config::load(&args.profile, &Default::default()) {
+fn validate(args: ValidateArgs) -> i32 {
+    let thresholds = args.thresholds.clone().unwrap_or_else(|| PathBuf::from("thresholds.toml"));
+    let rules = crate::compare::rules::Thresholds::load(&thresholds, args.thresholds.is_some());
+    let path = args.profile.profile;
+    let mut code = exit::PASS;
+    match crate::config::load(&path, &Default::default()) {
         Ok(p) => {
             println!(
                 "{} is valid: profile \"{}\", {} scenario{}, {} endpoint{}",
-                args.profile.display(),
+                path.display(),
                 p.name,
                 p.scenarios.len(),
                 if p.scenarios.len() == 1 { "" } else { "s" },
                 p.endpoints.len(),
                 if p.endpoints.len() == 1 { "" } else { "s" },
             );
-            exit::PASS
+            if let Ok(rules) = &rules {
+                if let Some(e) = rules.unmatched(&p.endpoints) {
+                    eprint!("error: {e}");
+                    code = exit::INVALID_INPUT;
+                }
+            }
         }
         Err(e) => {
-            eprint!("error: {e}");
-            if !e.to_string().ends_with('\n') {
-                eprintln!();
-            }
-            exit::INVALID_INPUT
+            eprintln!("error: {}", e.to_string().trim_end());
+            code = exit::INVALID_INPUT;
         }
     }
+    match rules {
+        Ok(r) if code == exit::PASS => {
+            if let Some(p) = &r.path {
+                println!("{} is valid: {} metric{} gated", p.display(), r.metrics.len(), if r.metrics.len() == 1 { "" } else { "s" });
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("error: {}", e.to_string().trim_end());
+            code = exit::INVALID_INPUT;
+        }
+    }
+    code
 }

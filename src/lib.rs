@@ -16,3 +16,6 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod target;
+pub mod compare;
+pub mod baseline;
+pub mod gate;

@@ -1,0 +1,103 @@
+//! Named baselines: `baselines/NAME.json`, written atomically, never from an incomplete run.
+
+use std::path::{Path, PathBuf};
+
+use crate::result::{ReadError, RunResult};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("\"{0}\" is not a baseline name; use letters, digits, `.`, `_` and `-` (e.g. main, release-1.2)")]
+    BadName(String),
+    #[error("no baseline \"{name}\": {} does not exist{hint}", path.display())]
+    Missing { name: String, path: PathBuf, hint: String },
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{}: the result is incomplete ({reason}); an interrupted or aborted run is never a baseline", path.display())]
+    Incomplete { path: PathBuf, reason: String },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+pub fn path(dir: &Path, name: &str) -> Result<PathBuf, BaselineError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        return Err(BaselineError::BadName(name.to_string()));
+    }
+    Ok(dir.join(format!("{name}.json")))
+}
+
+/// Names of the stored baselines, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".json").filter(|n| !n.starts_with('.')).map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn load(dir: &Path, name: &str) -> Result<(RunResult, PathBuf), BaselineError> {
+    let p = path(dir, name)?;
+    if !p.exists() {
+        let known = names(dir);
+        let hint = if known.is_empty() {
+            format!("; record one with `perfgate run` then `perfgate baseline save {name}`")
+        } else {
+            format!("; the baselines are: {}", known.join(", "))
+        };
+        return Err(BaselineError::Missing { name: name.to_string(), path: p, hint });
+    }
+    Ok((RunResult::read(&p)?, p))
+}
+
+/// Stores the result at `result` as baseline `name`, replacing any previous one atomically.
+pub fn save(dir: &Path, name: &str, result: &Path) -> Result<PathBuf, BaselineError> {
+    let target = path(dir, name)?;
+    let r = RunResult::read(result)?;
+    if !r.complete {
+        return Err(BaselineError::Incomplete {
+            path: result.to_path_buf(),
+            reason: r.incomplete_reason.unwrap_or_else(|| "no reason recorded".into()),
+        });
+    }
+    crate::fsutil::write_atomic(&target, &crate::run::to_json(&r)).map_err(|source| BaselineError::Write {
+        path: target.clone(),
+        source,
+    })?;
+    Ok(target)
+}
+
+/// One line about a result: when, what, how much.
+pub fn describe(r: &RunResult) -> String {
+    let sha = r
+        .meta
+        .git
+        .as_ref()
+        .and_then(|g| g.sha.as_deref())
+        .map(|s| format!(" @ {}", &s[..s.len().min(8)]))
+        .unwrap_or_default();
+    let load = &r.meta.load;
+    let size = match (load.users, load.rate) {
+        (Some(u), _) => format!("{u} users"),
+        (_, Some(rate)) => format!("{rate}/s"),
+        _ => String::new(),
+    };
+    format!(
+        "profile \"{}\" ({}){sha}, {}, {} {size}, {} trial{} of {}s, host {}",
+        r.meta.profile.name,
+        r.meta.profile.hash,
+        r.meta.started_at,
+        load.model,
+        r.trials.len(),
+        if r.trials.len() == 1 { "" } else { "s" },
+        load.duration_s,
+        r.meta.host.cpu_model
+    )
+}

@@ -1,0 +1,75 @@
+//! The comparison as Markdown: what the pull-request comment and the job summary show. The
+//! verdict comes first, then the checks that need a look; the full table is folded.
+
+use super::table::{TableModel, TableRow, COLUMNS};
+use crate::compare::Verdict;
+
+fn icon(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✅",
+        Verdict::Improved => "🟢",
+        Verdict::New => "🆕",
+        Verdict::Inconclusive => "❔",
+        Verdict::Warn => "⚠️",
+        Verdict::Missing => "➖",
+        Verdict::Fail => "❌",
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn table(rows: &[&TableRow], with_reason: bool) -> String {
+    let mut out = format!("| {} |", COLUMNS.join(" | "));
+    if with_reason {
+        out.push_str(" why |");
+    }
+    out.push('\n');
+    out.push_str(&"|---".repeat(COLUMNS.len() + usize::from(with_reason)));
+    out.push_str("|\n");
+    for r in rows {
+        let cells: Vec<String> = r
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 5 { format!("{} {}", icon(r.verdict), c) } else { escape(c) })
+            .collect();
+        out.push_str(&format!("| {} |", cells.join(" | ")));
+        if with_reason {
+            out.push_str(&format!(" {} |", escape(&r.reason)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `title` names the profile; the hidden marker lets a later run find and edit its comment.
+pub fn render(model: &TableModel, title: &str) -> String {
+    let mut out = format!(
+        "<!-- perfgate:{} -->\n## {} perfgate · {}: {}\n\n**{}** · {}\n\n",
+        escape(title),
+        icon(model.verdict),
+        escape(title),
+        model.verdict.label(),
+        model.tally,
+        escape(&model.context)
+    );
+    let notable: Vec<&TableRow> = model.rows.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+    if notable.is_empty() {
+        out.push_str("No endpoint got worse beyond the allowed margins.\n\n");
+    } else {
+        out.push_str(&table(&notable, true));
+        out.push('\n');
+    }
+    for n in &model.notes {
+        out.push_str(&format!("> **Note:** {}\n\n", escape(n)));
+    }
+    let all: Vec<&TableRow> = model.rows.iter().collect();
+    out.push_str(&format!(
+        "<details><summary>All {} checks</summary>\n\n{}\n</details>\n",
+        all.len(),
+        table(&all, false)
+    ));
+    out
+}
