@@ -146,22 +146,19 @@ pub async fn execute(
     let output = {
         let run = engine::run(profile.clone(), workers, stop_rx.clone(), progress);
         tokio::pin!(run);
-        loop {
-            let exited = async {
-                match target.as_mut() {
-                    Some(tp) => tp.wait().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                out = &mut run => break out,
-                status = exited => {
-                    let how = target::describe(status);
-                    stop_tx.send_replace(Some(StopReason::TargetExited(how)));
-                    // Keep waiting for the engine; the target has exited and will not fire again.
-                    let out = (&mut run).await;
-                    break out;
-                }
+        let exited = async {
+            match target.as_mut() {
+                Some(tp) => tp.wait().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            out = &mut run => out,
+            status = exited => {
+                let how = target::describe(status);
+                stop_tx.send_replace(Some(StopReason::TargetExited(how)));
+                // The engine stops its workers and returns what it measured so far.
+                (&mut run).await
             }
         }
     };

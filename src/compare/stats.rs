@@ -243,10 +243,10 @@ where
         resample_blocks(&mut rng, n_base, &mut ib);
         resample_blocks(&mut rng, n_cur, &mut ic);
         let (b, c) = (stat(0, &ib), stat(1, &ic));
-        for k in 0..metrics {
+        for (k, logs) in out.iter_mut().enumerate() {
             if let (Some(Some(b)), Some(Some(c))) = (b.get(k), c.get(k)) {
                 if *b > 0.0 && *c > 0.0 {
-                    out[k].push((c / b).ln());
+                    logs.push((c / b).ln());
                 }
             }
         }
@@ -276,7 +276,7 @@ fn resample_blocks(rng: &mut ChaCha8Rng, n: usize, into: &mut Vec<usize>) {
 /// A ratio test from bootstrap log ratios: the observed ratio, a z-test with the bootstrap's
 /// standard error, and the percentile interval.
 pub fn bootstrap_test(observed_ratio: f64, log_ratios: &[f64], confidence: f64) -> Option<RatioTest> {
-    if log_ratios.len() < 20 || !(observed_ratio > 0.0) {
+    if log_ratios.len() < 20 || observed_ratio.is_nan() || observed_ratio <= 0.0 {
         return None;
     }
     let sd = variance(log_ratios).sqrt();

@@ -461,7 +461,7 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
                 ""
             };
             let users = match l.users {
-                Some(u) if u >= 1 && u <= 1_000_000 => {
+                Some(u) if (1..=1_000_000).contains(&u) => {
                     if !stages.is_empty() {
                         cx.problem(&key(p, "users"), "with stages the number of users follows the stages' targets; remove `users`");
                     }
