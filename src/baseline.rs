@@ -9,19 +9,28 @@ pub enum BaselineError {
     #[error("\"{0}\" is not a baseline name; use letters, digits, `.`, `_` and `-` (e.g. main, release-1.2)")]
     BadName(String),
     #[error("no baseline \"{name}\": {} does not exist{hint}", path.display())]
-    Missing { name: String, path: PathBuf, hint: String },
+    Missing {
+        name: String,
+        path: PathBuf,
+        hint: String,
+    },
     #[error(transparent)]
     Read(#[from] ReadError),
     #[error("{}: the result is incomplete ({reason}); an interrupted or aborted run is never a baseline", path.display())]
     Incomplete { path: PathBuf, reason: String },
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub fn path(dir: &Path, name: &str) -> Result<PathBuf, BaselineError> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !ok {
         return Err(BaselineError::BadName(name.to_string()));
     }
@@ -36,7 +45,9 @@ pub fn names(dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".json").filter(|n| !n.starts_with('.')).map(str::to_string)
+            name.strip_suffix(".json")
+                .filter(|n| !n.starts_with('.'))
+                .map(str::to_string)
         })
         .collect();
     names.sort();
@@ -52,7 +63,11 @@ pub fn load(dir: &Path, name: &str) -> Result<(RunResult, PathBuf), BaselineErro
         } else {
             format!("; the baselines are: {}", known.join(", "))
         };
-        return Err(BaselineError::Missing { name: name.to_string(), path: p, hint });
+        return Err(BaselineError::Missing {
+            name: name.to_string(),
+            path: p,
+            hint,
+        });
     }
     Ok((RunResult::read(&p)?, p))
 }
@@ -64,12 +79,16 @@ pub fn save(dir: &Path, name: &str, result: &Path) -> Result<PathBuf, BaselineEr
     if !r.complete {
         return Err(BaselineError::Incomplete {
             path: result.to_path_buf(),
-            reason: r.incomplete_reason.unwrap_or_else(|| "no reason recorded".into()),
+            reason: r
+                .incomplete_reason
+                .unwrap_or_else(|| "no reason recorded".into()),
         });
     }
-    crate::fsutil::write_atomic(&target, &crate::run::to_json(&r)).map_err(|source| BaselineError::Write {
-        path: target.clone(),
-        source,
+    crate::fsutil::write_atomic(&target, &crate::run::to_json(&r)).map_err(|source| {
+        BaselineError::Write {
+            path: target.clone(),
+            source,
+        }
     })?;
     Ok(target)
 }

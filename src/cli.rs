@@ -172,7 +172,10 @@ pub async fn main(cli: Cli) -> i32 {
 }
 
 fn validate(args: ValidateArgs) -> i32 {
-    let thresholds = args.thresholds.clone().unwrap_or_else(|| PathBuf::from("thresholds.toml"));
+    let thresholds = args
+        .thresholds
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("thresholds.toml"));
     let rules = crate::compare::rules::Thresholds::load(&thresholds, args.thresholds.is_some());
     let path = args.profile.profile;
     let mut code = exit::PASS;
@@ -202,7 +205,12 @@ fn validate(args: ValidateArgs) -> i32 {
     match rules {
         Ok(r) if code == exit::PASS => {
             if let Some(p) = &r.path {
-                println!("{} is valid: {} metric{} gated", p.display(), r.metrics.len(), if r.metrics.len() == 1 { "" } else { "s" });
+                println!(
+                    "{} is valid: {} metric{} gated",
+                    p.display(),
+                    r.metrics.len(),
+                    if r.metrics.len() == 1 { "" } else { "s" }
+                );
             }
         }
         Ok(_) => {}

@@ -21,7 +21,9 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> i32 {
 fn baseline_error_code(e: &BaselineError) -> i32 {
     match e {
         BaselineError::Missing { .. } => exit::RUN_FAILED,
-        BaselineError::Read(crate::result::ReadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        BaselineError::Read(crate::result::ReadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             exit::RUN_FAILED
         }
         _ => exit::INVALID_INPUT,
@@ -44,7 +46,11 @@ fn load_baseline(g: &GateArgs) -> Result<(RunResult, String), i32> {
             Ok(r) => Ok((r, p.display().to_string())),
             Err(e) => {
                 let code = match &e {
-                    crate::result::ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => exit::RUN_FAILED,
+                    crate::result::ReadError::Io { source, .. }
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        exit::RUN_FAILED
+                    }
                     _ => exit::INVALID_INPUT,
                 };
                 Err(fail(e, code))
@@ -83,8 +89,12 @@ fn verdict_code(c: &Comparison) -> i32 {
 }
 
 fn write_report(path: &Path, text: &str) -> Result<(), i32> {
-    crate::fsutil::write_atomic(path, text.as_bytes())
-        .map_err(|e| fail(format!("cannot write {}: {e}", path.display()), exit::RUN_FAILED))
+    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| {
+        fail(
+            format!("cannot write {}: {e}", path.display()),
+            exit::RUN_FAILED,
+        )
+    })
 }
 
 pub fn compare(args: CompareArgs) -> i32 {
@@ -98,8 +108,16 @@ pub fn compare(args: CompareArgs) -> i32 {
             return Err(fail(e, exit::INVALID_INPUT));
         }
         comparable(&base, &cur, args.gate.allow_mismatch)?;
-        let c = compare::compare(&base, &cur, &th, &label, &args.current.display().to_string());
-        let colour = args.output.is_none() && args.format == Format::Table && std::io::stdout().is_terminal();
+        let c = compare::compare(
+            &base,
+            &cur,
+            &th,
+            &label,
+            &args.current.display().to_string(),
+        );
+        let colour = args.output.is_none()
+            && args.format == Format::Table
+            && std::io::stdout().is_terminal();
         let text = report::render(&c, args.format, colour);
         match &args.output {
             Some(p) => write_report(p, &text)?,
@@ -138,14 +156,23 @@ pub async fn check(args: CheckArgs) -> i32 {
         return code;
     }
 
-    let workers = args.run.workers.unwrap_or_else(crate::engine::default_workers);
+    let workers = args
+        .run
+        .workers
+        .unwrap_or_else(crate::engine::default_workers);
     let mut progress = crate::progress::Progress::auto(args.run.quiet);
     let (result, ended) = match crate::run::execute(profile, workers, &mut progress).await {
         Ok(x) => x,
         Err(e) => return fail(e, exit::RUN_FAILED),
     };
     if let Err(e) = crate::fsutil::write_atomic(&args.run.output, &crate::run::to_json(&result)) {
-        return fail(format!("cannot write the result to {}: {e}", args.run.output.display()), exit::RUN_FAILED);
+        return fail(
+            format!(
+                "cannot write the result to {}: {e}",
+                args.run.output.display()
+            ),
+            exit::RUN_FAILED,
+        );
     }
     eprintln!("result written to {}", args.run.output.display());
     match ended {
@@ -156,18 +183,31 @@ pub async fn check(args: CheckArgs) -> i32 {
         }
         crate::run::Ended::TargetDied => {
             print!("{}", report::summary::render(&result));
-            return fail("the run was not completed; nothing was compared", exit::RUN_FAILED);
+            return fail(
+                "the run was not completed; nothing was compared",
+                exit::RUN_FAILED,
+            );
         }
     }
     let c = compare::compare(&base, &result, &th, &label, "current");
     let dir = &args.report_dir;
-    for (name, format) in [("report.md", Format::Md), ("report.json", Format::Json), ("junit.xml", Format::Junit)] {
+    for (name, format) in [
+        ("report.md", Format::Md),
+        ("report.json", Format::Json),
+        ("junit.xml", Format::Junit),
+    ] {
         if let Err(code) = write_report(&dir.join(name), &report::render(&c, format, false)) {
             return code;
         }
     }
-    print!("{}", report::render(&c, Format::Table, std::io::stdout().is_terminal()));
-    eprintln!("reports written to {}/ (report.md, report.json, junit.xml)", dir.display());
+    print!(
+        "{}",
+        report::render(&c, Format::Table, std::io::stdout().is_terminal())
+    );
+    eprintln!(
+        "reports written to {}/ (report.md, report.json, junit.xml)",
+        dir.display()
+    );
     verdict_code(&c)
 }
 
@@ -175,7 +215,11 @@ pub fn baseline_command(cmd: BaselineCommand) -> i32 {
     match cmd {
         BaselineCommand::Save { name, result, dir } => match baseline::save(&dir, &name, &result) {
             Ok(p) => {
-                println!("saved {} as baseline \"{name}\" ({})", result.display(), p.display());
+                println!(
+                    "saved {} as baseline \"{name}\" ({})",
+                    result.display(),
+                    p.display()
+                );
                 exit::PASS
             }
             Err(e) => {

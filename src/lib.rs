@@ -4,11 +4,14 @@
 //! codes. The flow is `config` (the profile) → `engine` (load, recorded by `metrics`) →
 //! `result` (the versioned file), with `target` starting and stopping the service under test.
 
+pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod engine;
 pub mod exit;
 pub mod fsutil;
+pub mod gate;
 pub mod meta;
 pub mod metrics;
 pub mod progress;
@@ -16,6 +19,3 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod target;
-pub mod compare;
-pub mod baseline;
-pub mod gate;

@@ -170,7 +170,10 @@ pub fn comparability(base: &RunResult, cur: &RunResult) -> Comparability {
             cur.incomplete_reason.as_deref().unwrap_or("did not finish")
         ));
     }
-    Comparability { mismatches, warnings }
+    Comparability {
+        mismatches,
+        warnings,
+    }
 }
 
 /// One side's data for one endpoint.
@@ -213,7 +216,11 @@ fn side<'a>(r: &'a RunResult, endpoint: &str) -> Option<Side<'a>> {
         s.trial_rps.push(e.throughput_rps);
         for w in &e.windows {
             let h = decode_histogram(&w.histogram).ok()?;
-            s.windows.push(h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect());
+            s.windows.push(
+                h.iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect(),
+            );
             s.window_requests.push(w.requests as f64);
         }
         s.trials.push(e);
@@ -249,7 +256,13 @@ struct Pending {
     rank_p: Option<f64>,
 }
 
-pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &str, cur_label: &str) -> Comparison {
+pub fn compare(
+    base: &RunResult,
+    cur: &RunResult,
+    th: &Thresholds,
+    base_label: &str,
+    cur_label: &str,
+) -> Comparison {
     let comp = comparability(base, cur);
     let mut names = base.endpoint_names();
     for n in cur.endpoint_names() {
@@ -264,7 +277,9 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
         let metrics = th.metrics_for(name);
         // Window mode: one bootstrap per endpoint gives every latency metric at once.
         let boot = match (&b, &c, trial_level) {
-            (Some(b), Some(c), false) => Some(window_bootstrap(b, c, &metrics, name, th.confidence)),
+            (Some(b), Some(c), false) => {
+                Some(window_bootstrap(b, c, &metrics, name, th.confidence))
+            }
             _ => None,
         };
         for m in metrics {
@@ -284,12 +299,22 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
             };
             match (&b, &c) {
                 (Some(b), None) => pending.push(Pending {
-                    row: row(value(b, m), None, Verdict::Missing, "in the baseline, but no request completed in the current run".into()),
+                    row: row(
+                        value(b, m),
+                        None,
+                        Verdict::Missing,
+                        "in the baseline, but no request completed in the current run".into(),
+                    ),
                     policy: None,
                     rank_p: None,
                 }),
                 (None, Some(c)) => pending.push(Pending {
-                    row: row(None, value(c, m), Verdict::New, "not in the baseline".into()),
+                    row: row(
+                        None,
+                        value(c, m),
+                        Verdict::New,
+                        "not in the baseline".into(),
+                    ),
                     policy: Some(policy),
                     rank_p: None,
                 }),
@@ -299,7 +324,10 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
                     let mut r = row(bv, cv, Verdict::Pass, String::new());
                     let mut rank_p = None;
                     let test: Option<RatioTest> = match m {
-                        Metric::ErrorRate => stats::two_proportions(b.errors, b.requests, c.errors, c.requests).map(|p| RatioTest {
+                        Metric::ErrorRate => stats::two_proportions(
+                            b.errors, b.requests, c.errors, c.requests,
+                        )
+                        .map(|p| RatioTest {
                             ratio: f64::NAN,
                             p,
                             low: f64::NAN,
@@ -310,8 +338,14 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
                                 (b.trial_rps.clone(), c.trial_rps.clone())
                             } else {
                                 (
-                                    b.trial_hists.iter().filter_map(|h| latency_ms(h, m)).collect(),
-                                    c.trial_hists.iter().filter_map(|h| latency_ms(h, m)).collect(),
+                                    b.trial_hists
+                                        .iter()
+                                        .filter_map(|h| latency_ms(h, m))
+                                        .collect(),
+                                    c.trial_hists
+                                        .iter()
+                                        .filter_map(|h| latency_ms(h, m))
+                                        .collect(),
                                 )
                             };
                             rank_p = stats::mann_whitney(&xs, &ys);
@@ -320,7 +354,9 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
                         _ => boot.as_ref().and_then(|bt| bt.get(&m).copied().flatten()),
                     };
                     if let (Some(bv), Some(cv)) = (bv, cv) {
-                        r.change = (bv > 0.0).then(|| cv / bv - 1.0).or((cv > 0.0).then_some(f64::INFINITY));
+                        r.change = (bv > 0.0)
+                            .then(|| cv / bv - 1.0)
+                            .or((cv > 0.0).then_some(f64::INFINITY));
                     }
                     if let Some(t) = test {
                         r.p_value = Some(t.p);
@@ -328,15 +364,24 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
                             r.interval = Some([t.low - 1.0, t.high - 1.0]);
                         }
                     }
-                    pending.push(Pending { row: r, policy: Some(policy), rank_p });
+                    pending.push(Pending {
+                        row: r,
+                        policy: Some(policy),
+                        rank_p,
+                    });
                 }
             }
         }
     }
 
     // Holm over every test that was made.
-    let idx: Vec<usize> = (0..pending.len()).filter(|&i| pending[i].row.p_value.is_some()).collect();
-    let ps: Vec<f64> = idx.iter().map(|&i| pending[i].row.p_value.unwrap_or(1.0)).collect();
+    let idx: Vec<usize> = (0..pending.len())
+        .filter(|&i| pending[i].row.p_value.is_some())
+        .collect();
+    let ps: Vec<f64> = idx
+        .iter()
+        .map(|&i| pending[i].row.p_value.unwrap_or(1.0))
+        .collect();
     for (k, adj) in stats::holm(&ps).into_iter().enumerate() {
         pending[idx[k]].row.p_adjusted = Some(adj);
     }
@@ -351,7 +396,11 @@ pub fn compare(base: &RunResult, cur: &RunResult, th: &Thresholds, base_label: &
             row
         })
         .collect();
-    let verdict = rows.iter().map(|r| r.verdict).max_by_key(|v| v.severity()).unwrap_or(Verdict::Pass);
+    let verdict = rows
+        .iter()
+        .map(|r| r.verdict)
+        .max_by_key(|v| v.severity())
+        .unwrap_or(Verdict::Pass);
     let low_confidence = (!trial_level).then(|| {
         format!(
             "confidence is low: the baseline has {} trial{} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. Set load.trials = {MIN_TRIALS} (or more) and record the baseline again for trial-level statistics.",
@@ -410,36 +459,66 @@ fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<f64>) {
         if let Some(max) = policy.max {
             if cv > max * scale {
                 verdict = Verdict::Fail;
-                reasons.push(format!("{} is above the limit {}", show(cv, m), show(max * scale, m)));
+                reasons.push(format!(
+                    "{} is above the limit {}",
+                    show(cv, m),
+                    show(max * scale, m)
+                ));
             }
         }
         if let Some(w) = policy.warn_above {
             if verdict.severity() < Verdict::Warn.severity() && cv > w * scale {
                 verdict = Verdict::Warn;
-                reasons.push(format!("{} is above the warning level {}", show(cv, m), show(w * scale, m)));
+                reasons.push(format!(
+                    "{} is above the warning level {}",
+                    show(cv, m),
+                    show(w * scale, m)
+                ));
             }
         }
     }
     if let (Some(bv), Some(cv), Some(change)) = (row.baseline, row.current, row.change) {
-        let worse = if m.higher_is_worse() { change > 0.0 } else { change < 0.0 };
+        let worse = if m.higher_is_worse() {
+            change > 0.0
+        } else {
+            change < 0.0
+        };
         let magnitude = change.abs();
         let delta = (cv - bv).abs() / scale;
         let big_enough = delta >= policy.min_delta;
-        let significant = row.p_adjusted.is_some_and(|p| p < alpha) && rank_p.is_none_or(|p| p <= alpha.max(0.05));
-        let p_text = row.p_adjusted.map_or("no test possible".to_string(), |p| format!("p={p:.3} after correction"));
+        let significant = row.p_adjusted.is_some_and(|p| p < alpha)
+            && rank_p.is_none_or(|p| p <= alpha.max(0.05));
+        let p_text = match row.p_adjusted {
+            None => "no test possible".to_string(),
+            Some(p) if p < 0.001 => "p<0.001 after correction".to_string(),
+            Some(p) => format!("p={p:.3} after correction"),
+        };
+        let how_much = if m == Metric::ErrorRate {
+            format!("{} → {} ({:+.2} pp)", show(bv, m), show(cv, m), cv - bv)
+        } else {
+            pct(magnitude)
+        };
         let regression = if worse && magnitude > policy.max_regression && big_enough {
             if significant {
-                reasons.push(format!("worse by {} (more than the {} allowed), {p_text}", pct(magnitude), pct(policy.max_regression)));
+                reasons.push(format!(
+                    "worse by {how_much} (more than the {} allowed), {p_text}",
+                    pct(policy.max_regression)
+                ));
                 Verdict::Fail
             } else {
-                reasons.push(format!("worse by {} but not significant ({p_text}); add trials to decide", pct(magnitude)));
+                reasons.push(format!(
+                    "worse by {how_much} but not significant ({p_text}); add trials to decide"
+                ));
                 Verdict::Inconclusive
             }
         } else if worse && magnitude > policy.warn && big_enough && significant {
-            reasons.push(format!("worse by {} (more than the {} warning level), {p_text}", pct(magnitude), pct(policy.warn)));
+            reasons.push(format!(
+                "worse by {how_much} (more than the {} warning level), {p_text}",
+                pct(policy.warn)
+            ));
             Verdict::Warn
         } else if !worse && magnitude > policy.warn && big_enough && significant {
-            reasons.push(format!("better by {}", pct(magnitude)));
+            reasons.push(format!("better by {how_much}"));
             Verdict::Improved
         } else {
             Verdict::Pass
@@ -448,7 +527,10 @@ fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<f64>) {
             verdict = regression;
         }
         if reasons.is_empty() && worse && !big_enough && magnitude > policy.warn {
-            reasons.push(format!("change below the minimum that counts ({})", show(policy.min_delta * scale, m)));
+            reasons.push(format!(
+                "change below the minimum that counts ({})",
+                show(policy.min_delta * scale, m)
+            ));
         }
     }
     row.verdict = verdict;
@@ -456,11 +538,22 @@ fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<f64>) {
 }
 
 /// Window-level tests for every metric of an endpoint (block bootstrap over 1-second windows).
-fn window_bootstrap(b: &Side<'_>, c: &Side<'_>, metrics: &[Metric], endpoint: &str, confidence: f64) -> BTreeMap<Metric, Option<RatioTest>> {
+fn window_bootstrap(
+    b: &Side<'_>,
+    c: &Side<'_>,
+    metrics: &[Metric],
+    endpoint: &str,
+    confidence: f64,
+) -> BTreeMap<Metric, Option<RatioTest>> {
     let latency: Vec<Metric> = metrics.iter().copied().filter(|m| m.is_latency()).collect();
     let values = stats::value_index(&[&b.windows, &c.windows]);
-    let (wb, wc) = (stats::WindowedLatency::new(&b.windows, &values), stats::WindowedLatency::new(&c.windows, &values));
-    let seed = endpoint.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3));
+    let (wb, wc) = (
+        stats::WindowedLatency::new(&b.windows, &values),
+        stats::WindowedLatency::new(&c.windows, &values),
+    );
+    let seed = endpoint.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+        (h ^ x as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let mut counts = vec![0u64; values.len()];
     let mut stat = |wl: &stats::WindowedLatency, reqs: &[f64], idx: &[usize]| -> Vec<Option<f64>> {
         counts.iter_mut().for_each(|c| *c = 0);
@@ -474,25 +567,48 @@ fn window_bootstrap(b: &Side<'_>, c: &Side<'_>, metrics: &[Metric], endpoint: &s
             .iter()
             .map(|m| match m {
                 Metric::Mean => (total > 0).then(|| {
-                    counts.iter().zip(&values).map(|(c, v)| *c as f64 * *v as f64).sum::<f64>() / total as f64 / 1000.0
+                    counts
+                        .iter()
+                        .zip(&values)
+                        .map(|(c, v)| *c as f64 * *v as f64)
+                        .sum::<f64>()
+                        / total as f64
+                        / 1000.0
                 }),
-                Metric::Max => counts.iter().rposition(|c| *c > 0).map(|i| values[i] as f64 / 1000.0),
-                m => stats::quantiles(&counts, &values, &[m.quantile().unwrap_or(0.5)])[0].map(|v| v / 1000.0),
+                Metric::Max => counts
+                    .iter()
+                    .rposition(|c| *c > 0)
+                    .map(|i| values[i] as f64 / 1000.0),
+                m => stats::quantiles(&counts, &values, &[m.quantile().unwrap_or(0.5)])[0]
+                    .map(|v| v / 1000.0),
             })
             .collect();
-        out.push((!idx.is_empty()).then(|| idx.iter().map(|&i| reqs[i]).sum::<f64>() / idx.len() as f64));
+        out.push(
+            (!idx.is_empty()).then(|| idx.iter().map(|&i| reqs[i]).sum::<f64>() / idx.len() as f64),
+        );
         out
     };
     let k = latency.len() + 1;
-    let logs = stats::block_bootstrap(b.windows.len(), c.windows.len(), k, RESAMPLES, seed, |side_ix, idx| {
-        if side_ix == 0 {
-            stat(&wb, &b.window_requests, idx)
-        } else {
-            stat(&wc, &c.window_requests, idx)
-        }
-    });
+    let logs = stats::block_bootstrap(
+        b.windows.len(),
+        c.windows.len(),
+        k,
+        RESAMPLES,
+        seed,
+        |side_ix, idx| {
+            if side_ix == 0 {
+                stat(&wb, &b.window_requests, idx)
+            } else {
+                stat(&wc, &c.window_requests, idx)
+            }
+        },
+    );
     let mut out = BTreeMap::new();
-    for (i, m) in latency.iter().chain(std::iter::once(&Metric::Throughput)).enumerate() {
+    for (i, m) in latency
+        .iter()
+        .chain(std::iter::once(&Metric::Throughput))
+        .enumerate()
+    {
         let observed = match (value(b, *m), value(c, *m)) {
             (Some(x), Some(y)) if x > 0.0 => y / x,
             _ => f64::NAN,

@@ -174,7 +174,13 @@ impl Default for Thresholds {
             max_regression: 0.10,
             warn: 0.05,
             min_delta_ms: 1.0,
-            metrics: vec![Metric::P50, Metric::P95, Metric::P99, Metric::ErrorRate, Metric::Throughput],
+            metrics: vec![
+                Metric::P50,
+                Metric::P95,
+                Metric::P99,
+                Metric::ErrorRate,
+                Metric::Throughput,
+            ],
             confidence: 0.99,
             rules: Vec::new(),
         }
@@ -216,7 +222,9 @@ fn percent(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("\"{s}\" is not a percentage; write e.g. \"10%\""))?;
     match num.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v / 100.0),
-        _ => Err(format!("\"{s}\" is not a percentage ≥ 0; write e.g. \"10%\"")),
+        _ => Err(format!(
+            "\"{s}\" is not a percentage ≥ 0; write e.g. \"10%\""
+        )),
     }
 }
 
@@ -227,10 +235,16 @@ fn millis(s: &str) -> Result<f64, String> {
 }
 
 fn per_second(s: &str) -> Result<f64, String> {
-    let t = s.trim().trim_end_matches("/s").trim_end_matches("rps").trim();
+    let t = s
+        .trim()
+        .trim_end_matches("/s")
+        .trim_end_matches("rps")
+        .trim();
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("\"{s}\" is not a rate; write requests per second, e.g. \"100/s\"")),
+        _ => Err(format!(
+            "\"{s}\" is not a rate; write requests per second, e.g. \"100/s\""
+        )),
     }
 }
 
@@ -248,7 +262,9 @@ impl Thresholds {
     pub fn load(path: &Path, required: bool) -> Result<Thresholds, FileProblems> {
         match std::fs::read_to_string(path) {
             Ok(src) => Self::parse(&src, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(Thresholds::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Thresholds::default())
+            }
             Err(e) => Err(FileProblems {
                 file: path.to_path_buf(),
                 problems: vec![Problem {
@@ -266,10 +282,16 @@ impl Thresholds {
             file: path.to_path_buf(),
             problems,
         };
-        let (raw, unknown) = deserialize::<RawThresholds>(src, &locator).map_err(|p| fail(vec![p]))?;
+        let (raw, unknown) =
+            deserialize::<RawThresholds>(src, &locator).map_err(|p| fail(vec![p]))?;
         let mut problems: Vec<Problem> = unknown
             .iter()
-            .map(|k| locator.problem(k, "unknown key (a typo would silently drop a rule, so this is an error)"))
+            .map(|k| {
+                locator.problem(
+                    k,
+                    "unknown key (a typo would silently drop a rule, so this is an error)",
+                )
+            })
             .collect();
         let mut th = Thresholds {
             path: Some(path.to_path_buf()),
@@ -295,7 +317,10 @@ impl Thresholds {
             }
         }
         if th.warn > th.max_regression {
-            problems.push(locator.problem(&dk("warn"), "warn is above max_regression, so it could never show; make it smaller"));
+            problems.push(locator.problem(
+                &dk("warn"),
+                "warn is above max_regression, so it could never show; make it smaller",
+            ));
         }
         if let Some(s) = &d.min_delta {
             if let Some(v) = check(millis(s), dk("min_delta"), &mut problems) {
@@ -311,7 +336,10 @@ impl Thresholds {
                     None => {
                         let mut at = dk("metrics");
                         at.push(Seg::Index(i));
-                        problems.push(locator.problem(&at, format!("unknown metric \"{m}\"; the metrics are {METRIC_NAMES}")));
+                        problems.push(locator.problem(
+                            &at,
+                            format!("unknown metric \"{m}\"; the metrics are {METRIC_NAMES}"),
+                        ));
                     }
                 }
             }
@@ -320,7 +348,12 @@ impl Thresholds {
             if c > 0.5 && c < 1.0 {
                 th.confidence = c;
             } else {
-                problems.push(locator.problem(&dk("confidence"), format!("{c} is not a confidence level; use a number between 0.5 and 1, e.g. 0.99")));
+                problems.push(locator.problem(
+                    &dk("confidence"),
+                    format!(
+                        "{c} is not a confidence level; use a number between 0.5 and 1, e.g. 0.99"
+                    ),
+                ));
             }
         }
         for (i, r) in raw.rule.iter().enumerate() {
@@ -335,7 +368,10 @@ impl Thresholds {
                 Some(m) => match Metric::parse(m) {
                     Some(m) => Some(m),
                     None => {
-                        problems.push(locator.problem(&rk("metric"), format!("unknown metric \"{m}\"; the metrics are {METRIC_NAMES}")));
+                        problems.push(locator.problem(
+                            &rk("metric"),
+                            format!("unknown metric \"{m}\"; the metrics are {METRIC_NAMES}"),
+                        ));
                         continue;
                     }
                 },
@@ -357,16 +393,28 @@ impl Thresholds {
             let max = value("max", &r.max, &mut problems);
             let warn_above = value("warn_above", &r.warn_above, &mut problems);
             let min_delta = value("min_delta", &r.min_delta, &mut problems);
-            let max_regression = r.max_regression.as_ref().and_then(|s| check(percent(s), rk("max_regression"), &mut problems));
-            let warn = r.warn.as_ref().and_then(|s| check(percent(s), rk("warn"), &mut problems));
+            let max_regression = r
+                .max_regression
+                .as_ref()
+                .and_then(|s| check(percent(s), rk("max_regression"), &mut problems));
+            let warn = r
+                .warn
+                .as_ref()
+                .and_then(|s| check(percent(s), rk("warn"), &mut problems));
             if let (Some(w), Some(m)) = (warn_above, max) {
                 if w > m {
-                    problems.push(locator.problem(&rk("warn_above"), "warn_above is above max, so it could never show"));
+                    problems.push(locator.problem(
+                        &rk("warn_above"),
+                        "warn_above is above max, so it could never show",
+                    ));
                 }
             }
             if let Some(e) = &r.endpoint {
                 if e.trim().is_empty() {
-                    problems.push(locator.problem(&rk("endpoint"), "empty endpoint pattern; omit `endpoint` to match all endpoints"));
+                    problems.push(locator.problem(
+                        &rk("endpoint"),
+                        "empty endpoint pattern; omit `endpoint` to match all endpoints",
+                    ));
                 }
             }
             let rule = Rule {
@@ -380,7 +428,12 @@ impl Thresholds {
                 position: locator.locate(&rp),
                 index: i,
             };
-            if r.max.is_none() && r.warn_above.is_none() && r.max_regression.is_none() && r.warn.is_none() && r.min_delta.is_none() {
+            if r.max.is_none()
+                && r.warn_above.is_none()
+                && r.max_regression.is_none()
+                && r.warn.is_none()
+                && r.min_delta.is_none()
+            {
                 problems.push(locator.problem(&rp, "this rule sets nothing; give max, warn_above, max_regression, warn or min_delta"));
             }
             th.rules.push(rule);
@@ -393,16 +446,27 @@ impl Thresholds {
         }
     }
 
-    fn matching<'a>(&'a self, endpoint: &'a str, metric: Option<Metric>) -> impl Iterator<Item = &'a Rule> + 'a {
+    fn matching<'a>(
+        &'a self,
+        endpoint: &'a str,
+        metric: Option<Metric>,
+    ) -> impl Iterator<Item = &'a Rule> + 'a {
         self.rules.iter().filter(move |r| {
-            r.endpoint.as_deref().is_none_or(|g| glob_match(g, endpoint)) && (r.metric.is_none() || r.metric == metric)
+            r.endpoint
+                .as_deref()
+                .is_none_or(|g| glob_match(g, endpoint))
+                && (r.metric.is_none() || r.metric == metric)
         })
     }
 
     /// The metrics gated for `endpoint`: the defaults, plus any metric a rule for it names.
     pub fn metrics_for(&self, endpoint: &str) -> Vec<Metric> {
         let mut m = self.metrics.clone();
-        for r in self.rules.iter().filter(|r| r.endpoint.as_deref().is_none_or(|g| glob_match(g, endpoint))) {
+        for r in self.rules.iter().filter(|r| {
+            r.endpoint
+                .as_deref()
+                .is_none_or(|g| glob_match(g, endpoint))
+        }) {
             if let Some(metric) = r.metric {
                 if !m.contains(&metric) {
                     m.push(metric);
@@ -457,13 +521,20 @@ impl Thresholds {
                     key: format!("rule[{}].endpoint", r.index),
                     message: format!(
                         "\"{g}\" matches no endpoint of the results; the endpoints are: {}",
-                        endpoints.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", ")
+                        endpoints
+                            .iter()
+                            .map(|e| format!("\"{e}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 })
             })
             .collect();
         (!problems.is_empty()).then(|| FileProblems {
-            file: self.path.clone().unwrap_or_else(|| PathBuf::from("thresholds.toml")),
+            file: self
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("thresholds.toml")),
             problems,
         })
     }
@@ -497,7 +568,10 @@ max = "2%"
     fn the_documented_example_reads_as_documented() {
         let th = Thresholds::parse(EXAMPLE, Path::new("thresholds.toml")).unwrap();
         let p = th.policy("GET /api/v1/shows/[id]/", Metric::P95);
-        assert_eq!((p.max, p.warn_above, p.max_regression), (Some(200.0), Some(150.0), 0.15));
+        assert_eq!(
+            (p.max, p.warn_above, p.max_regression),
+            (Some(200.0), Some(150.0), 0.15)
+        );
         let p = th.policy("GET /api/v1/shows/[id]/", Metric::P50);
         assert_eq!((p.max, p.max_regression, p.min_delta), (None, 0.10, 1.0));
         let p = th.policy("POST /checkout/", Metric::ErrorRate);
@@ -511,7 +585,10 @@ max = "2%"
     fn later_rules_override_earlier_ones() {
         let src = "[[rule]]\nmetric = \"p99\"\nmax_regression = \"20%\"\n\n[[rule]]\nendpoint = \"POST /*\"\nmetric = \"p99\"\nmax_regression = \"50%\"\n";
         let th = Thresholds::parse(src, Path::new("t.toml")).unwrap();
-        assert_eq!(th.policy("POST /checkout/", Metric::P99).max_regression, 0.5);
+        assert_eq!(
+            th.policy("POST /checkout/", Metric::P99).max_regression,
+            0.5
+        );
         assert_eq!(th.policy("GET /x", Metric::P99).max_regression, 0.2);
     }
 
@@ -529,11 +606,23 @@ max = "2%"
         let e = Thresholds::parse(src, Path::new("t.toml")).unwrap_err();
         let text = e.to_string();
         assert_eq!(e.problems.len(), 5, "{text}");
-        assert!(text.contains("t.toml:11:") && text.contains("add metric"), "{text}");
-        assert!(text.contains("t.toml:2:1: defaults.max_regresion: unknown key"), "{text}");
-        assert!(text.contains("t.toml:3:") && text.contains("\"10%\""), "{text}");
+        assert!(
+            text.contains("t.toml:11:") && text.contains("add metric"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t.toml:2:1: defaults.max_regresion: unknown key"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t.toml:3:") && text.contains("\"10%\""),
+            "{text}"
+        );
         assert!(text.contains("t.toml:4:") && text.contains("p96"), "{text}");
-        assert!(text.contains("t.toml:7:") && text.contains("latency"), "{text}");
+        assert!(
+            text.contains("t.toml:7:") && text.contains("latency"),
+            "{text}"
+        );
         let e = Thresholds::parse("[[rule]]\nmax = \"200ms\"\n", Path::new("t.toml")).unwrap_err();
         assert!(e.to_string().contains("add metric"), "{e}");
     }
@@ -542,8 +631,14 @@ max = "2%"
     fn a_rule_that_names_no_endpoint_is_an_error() {
         let th = Thresholds::parse(EXAMPLE, Path::new("thresholds.toml")).unwrap();
         assert!(th.unmatched(&["GET /api/v1/shows/".into()]).is_none());
-        let e = th.unmatched(&["POST /checkout/".into()]).unwrap().to_string();
-        assert!(e.contains("thresholds.toml:9:") && e.contains("matches no endpoint"), "{e}");
+        let e = th
+            .unmatched(&["POST /checkout/".into()])
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("thresholds.toml:9:") && e.contains("matches no endpoint"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -551,8 +646,14 @@ max = "2%"
         assert!(glob_match("GET /api/v1/shows/*", "GET /api/v1/shows/[id]/"));
         assert!(glob_match("*", "anything"));
         assert!(glob_match("GET /a?c", "GET /abc"));
-        assert!(glob_match("GET /api/v1/shows/[id]/", "GET /api/v1/shows/[id]/"));
-        assert!(!glob_match("GET /api/v1/shows/[id]/", "GET /api/v1/shows/i/"));
+        assert!(glob_match(
+            "GET /api/v1/shows/[id]/",
+            "GET /api/v1/shows/[id]/"
+        ));
+        assert!(!glob_match(
+            "GET /api/v1/shows/[id]/",
+            "GET /api/v1/shows/i/"
+        ));
         assert!(!glob_match("POST *", "GET /x"));
         assert!(glob_match("*/checkout/", "POST /checkout/"));
     }

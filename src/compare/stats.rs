@@ -47,7 +47,13 @@ fn std_normal() -> Normal {
 
 /// Welch's t-test on log values: the ratio of geometric means. Needs ≥ 2 positive values a side.
 pub fn welch_log_ratio(baseline: &[f64], current: &[f64], confidence: f64) -> Option<RatioTest> {
-    if baseline.len() < 2 || current.len() < 2 || baseline.iter().chain(current).any(|v| *v <= 0.0 || !v.is_finite()) {
+    if baseline.len() < 2
+        || current.len() < 2
+        || baseline
+            .iter()
+            .chain(current)
+            .any(|v| *v <= 0.0 || !v.is_finite())
+    {
         return None;
     }
     let lx: Vec<f64> = baseline.iter().map(|v| v.ln()).collect();
@@ -60,7 +66,12 @@ pub fn welch_log_ratio(baseline: &[f64], current: &[f64], confidence: f64) -> Op
         // No spread at all: any difference is certain, none is no change.
         let p = if diff.abs() < 1e-12 { 1.0 } else { 0.0 };
         let r = diff.exp();
-        return Some(RatioTest { ratio: r, p, low: r, high: r });
+        return Some(RatioTest {
+            ratio: r,
+            p,
+            low: r,
+            high: r,
+        });
     }
     let df = (vx + vy).powi(2) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
     let t = StudentsT::new(0.0, 1.0, df.max(1.0)).ok()?;
@@ -81,7 +92,11 @@ pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<f64> {
     if n == 0 || m == 0 {
         return None;
     }
-    let mut all: Vec<(f64, usize)> = x.iter().map(|v| (*v, 0)).chain(y.iter().map(|v| (*v, 1))).collect();
+    let mut all: Vec<(f64, usize)> = x
+        .iter()
+        .map(|v| (*v, 0))
+        .chain(y.iter().map(|v| (*v, 1)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Mid-ranks for ties.
     let mut ranks = vec![0.0; all.len()];
@@ -104,7 +119,12 @@ pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<f64> {
         }
         i = j + 1;
     }
-    let r1: f64 = all.iter().zip(&ranks).filter(|(a, _)| a.1 == 0).map(|(_, r)| r).sum();
+    let r1: f64 = all
+        .iter()
+        .zip(&ranks)
+        .filter(|(a, _)| a.1 == 0)
+        .map(|(_, r)| r)
+        .sum();
     let u1 = r1 - (n * (n + 1)) as f64 / 2.0;
     let (nf, mf) = (n as f64, m as f64);
     let u = u1.min(nf * mf - u1);
@@ -186,7 +206,10 @@ pub struct WindowedLatency {
 
 /// Sorted distinct bucket values across both sides, so both resample into the same array.
 pub fn value_index(sides: &[&[Vec<(u64, u64)>]]) -> Vec<u64> {
-    let mut values: Vec<u64> = sides.iter().flat_map(|s| s.iter().flatten().map(|(v, _)| *v)).collect();
+    let mut values: Vec<u64> = sides
+        .iter()
+        .flat_map(|s| s.iter().flatten().map(|(v, _)| *v))
+        .collect();
     values.sort_unstable();
     values.dedup();
     values
@@ -232,7 +255,14 @@ pub fn quantiles(counts: &[u64], values: &[u64], qs: &[f64]) -> Vec<Option<f64>>
 /// Block bootstrap of ratios of statistics over windows. `stat(side, windows)` computes each
 /// metric's statistic (None when undefined) for a resample of side 0 (baseline) or 1 (current),
 /// given as window indices. Returns, per metric, the bootstrap log ratios current/baseline.
-pub fn block_bootstrap<F>(n_base: usize, n_cur: usize, metrics: usize, resamples: usize, seed: u64, mut stat: F) -> Vec<Vec<f64>>
+pub fn block_bootstrap<F>(
+    n_base: usize,
+    n_cur: usize,
+    metrics: usize,
+    resamples: usize,
+    seed: u64,
+    mut stat: F,
+) -> Vec<Vec<f64>>
 where
     F: FnMut(usize, &[usize]) -> Vec<Option<f64>>,
 {
@@ -275,17 +305,27 @@ fn resample_blocks(rng: &mut ChaCha8Rng, n: usize, into: &mut Vec<usize>) {
 
 /// A ratio test from bootstrap log ratios: the observed ratio, a z-test with the bootstrap's
 /// standard error, and the percentile interval.
-pub fn bootstrap_test(observed_ratio: f64, log_ratios: &[f64], confidence: f64) -> Option<RatioTest> {
+pub fn bootstrap_test(
+    observed_ratio: f64,
+    log_ratios: &[f64],
+    confidence: f64,
+) -> Option<RatioTest> {
     if log_ratios.len() < 20 || observed_ratio.is_nan() || observed_ratio <= 0.0 {
         return None;
     }
     let sd = variance(log_ratios).sqrt();
     let mut sorted = log_ratios.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let pick = |q: f64| sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)].exp();
+    let pick = |q: f64| {
+        sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)].exp()
+    };
     let alpha = 1.0 - confidence;
     let p = if sd < 1e-12 {
-        if (observed_ratio - 1.0).abs() < 1e-12 { 1.0 } else { 0.0 }
+        if (observed_ratio - 1.0).abs() < 1e-12 {
+            1.0
+        } else {
+            0.0
+        }
     } else {
         2.0 * (1.0 - std_normal().cdf(observed_ratio.ln().abs() / sd))
     };
@@ -355,7 +395,10 @@ mod tests {
         let adj = holm(&[0.01, 0.04, 0.03, 0.5]);
         assert!((adj[0] - 0.04).abs() < 1e-12);
         assert!((adj[2] - 0.09).abs() < 1e-12);
-        assert!((adj[1] - 0.09).abs() < 1e-12, "monotone: not below the previous step");
+        assert!(
+            (adj[1] - 0.09).abs() < 1e-12,
+            "monotone: not below the previous step"
+        );
         assert!((adj[3] - 0.5).abs() < 1e-12);
     }
 
@@ -363,7 +406,10 @@ mod tests {
     fn quantiles_follow_hdr_semantics() {
         let values = [1, 2, 3, 4];
         let counts = [1, 1, 1, 1];
-        assert_eq!(quantiles(&counts, &values, &[0.5, 0.75, 1.0]), vec![Some(2.0), Some(3.0), Some(4.0)]);
+        assert_eq!(
+            quantiles(&counts, &values, &[0.5, 0.75, 1.0]),
+            vec![Some(2.0), Some(3.0), Some(4.0)]
+        );
         assert_eq!(quantiles(&[0, 0, 0, 0], &values, &[0.5]), vec![None]);
     }
 
@@ -371,8 +417,16 @@ mod tests {
     fn bootstrap_is_seeded_and_sees_a_shift() {
         let base: Vec<f64> = (0..20).map(|i| 10.0 + (i % 3) as f64 * 0.1).collect();
         let cur: Vec<f64> = base.iter().map(|v| v * 1.3).collect();
-        let mean_of = |v: &[f64], idx: &[usize]| vec![Some(idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64)];
-        let run = |seed| block_bootstrap(20, 20, 1, 500, seed, |side, i| mean_of(if side == 0 { &base } else { &cur }, i));
+        let mean_of = |v: &[f64], idx: &[usize]| {
+            vec![Some(
+                idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64,
+            )]
+        };
+        let run = |seed| {
+            block_bootstrap(20, 20, 1, 500, seed, |side, i| {
+                mean_of(if side == 0 { &base } else { &cur }, i)
+            })
+        };
         assert_eq!(run(7), run(7), "the same seed gives the same resamples");
         let t = bootstrap_test(1.3, &run(7)[0], 0.99).unwrap();
         assert!(t.p < 1e-6 && t.low > 1.25 && t.high < 1.35, "{t:?}");

@@ -17,11 +17,17 @@ pub fn render(c: &Comparison) -> String {
             table::value(r.baseline, r.metric),
             table::value(r.current, r.metric),
             table::change(r),
-            if r.reason.is_empty() { String::new() } else { format!(" — {}", r.reason) }
+            if r.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", r.reason)
+            }
         );
         let mut case = if r.verdict == Verdict::Fail {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status.set_message(summary.clone()).set_type("performance regression");
+            status
+                .set_message(summary.clone())
+                .set_type("performance regression");
             TestCase::new(name, status)
         } else {
             TestCase::new(name, TestCaseStatus::success())

@@ -17,7 +17,9 @@ fn icon(v: Verdict) -> &'static str {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn table(rows: &[&TableRow], with_reason: bool) -> String {
@@ -33,7 +35,13 @@ fn table(rows: &[&TableRow], with_reason: bool) -> String {
             .cells
             .iter()
             .enumerate()
-            .map(|(i, c)| if i == 5 { format!("{} {}", icon(r.verdict), c) } else { escape(c) })
+            .map(|(i, c)| {
+                if i == 5 {
+                    format!("{} {}", icon(r.verdict), c)
+                } else {
+                    escape(c)
+                }
+            })
             .collect();
         out.push_str(&format!("| {} |", cells.join(" | ")));
         if with_reason {
@@ -55,7 +63,11 @@ pub fn render(model: &TableModel, title: &str) -> String {
         model.tally,
         escape(&model.context)
     );
-    let notable: Vec<&TableRow> = model.rows.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+    let notable: Vec<&TableRow> = model
+        .rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .collect();
     if notable.is_empty() {
         out.push_str("No endpoint got worse beyond the allowed margins.\n\n");
     } else {

@@ -4,7 +4,9 @@
 use crate::compare::rules::Metric;
 use crate::compare::{Comparison, Row, Verdict};
 
-pub const COLUMNS: [&str; 6] = ["endpoint", "metric", "baseline", "current", "change", "verdict"];
+pub const COLUMNS: [&str; 6] = [
+    "endpoint", "metric", "baseline", "current", "change", "verdict",
+];
 
 pub struct TableRow {
     pub cells: [String; 6],
@@ -52,7 +54,12 @@ pub fn change(r: &Row) -> String {
         None => "–".to_string(),
         Some(c) if c.is_infinite() => "new".to_string(),
         Some(c) => match r.interval {
-            Some([lo, hi]) => format!("{} ({} … {})", signed_pct(c), signed_pct(lo), signed_pct(hi)),
+            Some([lo, hi]) => format!(
+                "{} ({} … {})",
+                signed_pct(c),
+                signed_pct(lo),
+                signed_pct(hi)
+            ),
             None => signed_pct(c),
         },
     }
@@ -82,17 +89,29 @@ impl TableModel {
         let tally = if parts.is_empty() {
             format!("all {} passed", plural(total, "check", "checks"))
         } else {
-            format!("{} of {}", parts.join(", "), plural(total, "check", "checks"))
+            format!(
+                "{} of {}",
+                parts.join(", "),
+                plural(total, "check", "checks")
+            )
         };
         let side = |s: &crate::compare::SideInfo| {
-            let sha = s.git_sha.as_deref().map(|x| format!(" @ {}", &x[..x.len().min(8)])).unwrap_or_default();
+            let sha = s
+                .git_sha
+                .as_deref()
+                .map(|x| format!(" @ {}", &x[..x.len().min(8)]))
+                .unwrap_or_default();
             format!("{}{sha}, {}", s.label, plural(s.trials, "trial", "trials"))
         };
         let context = format!(
             "{} vs {} · {} · {:.0}% confidence",
             side(&c.baseline),
             side(&c.current),
-            if c.method.kind == "trials" { "trial-level statistics" } else { "1-second windows" },
+            if c.method.kind == "trials" {
+                "trial-level statistics"
+            } else {
+                "1-second windows"
+            },
             c.method.confidence * 100.0
         );
         let mut notes: Vec<String> = c.warnings.clone();

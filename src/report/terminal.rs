@@ -41,7 +41,15 @@ pub fn render(model: &TableModel, colour_on: bool) -> String {
         .rows
         .iter()
         .filter(|r| !r.reason.is_empty() && r.verdict != Verdict::Pass)
-        .map(|r| format!("  {} {} {}: {}", r.verdict.label(), r.cells[0], r.cells[1], r.reason))
+        .map(|r| {
+            format!(
+                "  {} {} {}: {}",
+                r.verdict.label(),
+                r.cells[0],
+                r.cells[1],
+                r.reason
+            )
+        })
         .collect();
     if !reasons.is_empty() {
         out.push_str(&reasons.join("\n"));
@@ -50,6 +58,11 @@ pub fn render(model: &TableModel, colour_on: bool) -> String {
     for n in &model.notes {
         out.push_str(&format!("note: {n}\n"));
     }
-    out.push_str(&format!("{}\nperfgate: {} — {}\n", model.context, model.verdict.label(), model.tally));
+    out.push_str(&format!(
+        "{}\nperfgate: {} — {}\n",
+        model.context,
+        model.verdict.label(),
+        model.tally
+    ));
     out
 }

@@ -1,0 +1,624 @@
+//! The gate on results with known distributions: what it must fail, what it must let through,
+//! and the exit codes of `perfgate compare` and `perfgate baseline`.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use perfgate::compare::rules::{Metric, Thresholds};
+use perfgate::compare::{compare, Comparison, Verdict};
+use perfgate::metrics::{EndpointWindow, ErrorKind};
+use perfgate::result::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// How a synthetic service behaves.
+#[derive(Clone, Copy)]
+struct Service {
+    /// Median latency, ms.
+    median_ms: f64,
+    /// Trial-to-trial noise: the sd of each trial's log-scale factor.
+    trial_noise: f64,
+    /// Share of requests that fail with a 500.
+    error_rate: f64,
+}
+
+const STEADY: Service = Service {
+    median_ms: 20.0,
+    trial_noise: 0.02,
+    error_rate: 0.0,
+};
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// A result with `trials` trials of 10 one-second windows, 300 requests each, per endpoint.
+fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResult {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for t in 0..trials {
+        let mut eps = Vec::new();
+        for (name, s) in endpoints {
+            let factor = (s.trial_noise * normal(&mut rng)).exp();
+            let mut total = EndpointWindow::new();
+            let mut windows = Vec::new();
+            for _ in 0..10 {
+                let mut w = EndpointWindow::new();
+                for _ in 0..300 {
+                    w.requests += 1;
+                    if rng.gen::<f64>() < s.error_rate {
+                        w.errors.add(ErrorKind::Status(500), 1);
+                        continue;
+                    }
+                    let ms = s.median_ms * factor * (0.35 * normal(&mut rng)).exp();
+                    w.latency.saturating_record((ms * 1000.0) as u64);
+                }
+                total.merge(&w);
+                windows.push(w);
+            }
+            eps.push(endpoint_result(name, &total, &windows, 10.0));
+        }
+        out.push(TrialResult {
+            index: t as u32,
+            started_at: "2026-11-23T00:00:00Z".into(),
+            complete: true,
+            measured_s: 10.0,
+            iterations: 3000,
+            dropped_iterations: 0,
+            endpoints: eps,
+        });
+    }
+    RunResult {
+        format: FORMAT.into(),
+        complete: true,
+        incomplete_reason: None,
+        meta: Meta {
+            perfgate_version: "0.1.0".into(),
+            profile: ProfileMeta {
+                name: "synthetic".into(),
+                path: "perfgate.toml".into(),
+                hash: "0123456789abcdef".into(),
+            },
+            git: Some(GitMeta {
+                sha: Some(format!("{seed:040x}")),
+                branch: Some("main".into()),
+                dirty: Some(false),
+                pr: None,
+            }),
+            started_at: "2026-11-23T00:00:00Z".into(),
+            host: HostMeta {
+                cpu_model: "Test CPU".into(),
+                cores: 2,
+                os: "linux".into(),
+                kernel: "6".into(),
+                fingerprint: "feedface".into(),
+            },
+            load: LoadMeta {
+                model: "closed".into(),
+                users: Some(10),
+                rate: None,
+                max_in_flight: None,
+                ramp_up_s: 0.0,
+                stages: vec![],
+                warmup_s: 1.0,
+                duration_s: 10.0,
+                trials: trials as u32,
+                seed: 1,
+            },
+            base_url: "http://127.0.0.1:8080/".into(),
+        },
+        trials: out,
+    }
+}
+
+fn slower(s: Service, factor: f64) -> Service {
+    Service {
+        median_ms: s.median_ms * factor,
+        ..s
+    }
+}
+
+fn run(base: &RunResult, cur: &RunResult) -> Comparison {
+    compare(
+        base,
+        cur,
+        &Thresholds::default(),
+        "baseline main",
+        "current",
+    )
+}
+
+fn verdict_of(c: &Comparison, endpoint: &str, m: Metric) -> Verdict {
+    c.rows
+        .iter()
+        .find(|r| r.endpoint == endpoint && r.metric == m)
+        .map(|r| r.verdict)
+        .unwrap()
+}
+
+#[test]
+fn identical_services_pass() {
+    for seed in 0..5 {
+        let c = run(
+            &synth(&[("GET /a", STEADY)], 5, seed),
+            &synth(&[("GET /a", STEADY)], 5, 100 + seed),
+        );
+        assert!(
+            !matches!(c.verdict, Verdict::Fail | Verdict::Warn),
+            "seed {seed}: {:#?}",
+            c.rows
+                .iter()
+                .filter(|r| r.verdict != Verdict::Pass)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(c.method.kind, "trials");
+        assert!(c.method.low_confidence.is_none());
+    }
+}
+
+#[test]
+fn thirty_percent_slower_fails() {
+    let c = run(
+        &synth(&[("GET /a", STEADY)], 5, 1),
+        &synth(&[("GET /a", slower(STEADY, 1.3))], 5, 2),
+    );
+    assert_eq!(c.verdict, Verdict::Fail);
+    let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
+    assert_eq!(row.verdict, Verdict::Fail, "{row:?}");
+    let change = row.change.unwrap();
+    assert!((change - 0.3).abs() < 0.05, "{change}");
+    let [lo, hi] = row.interval.unwrap();
+    assert!(
+        lo > 0.2 && hi < 0.4 && lo < change && change < hi,
+        "{lo} {hi}"
+    );
+    assert!(row.reason.contains("worse by"), "{}", row.reason);
+}
+
+#[test]
+fn thirty_percent_slower_but_wildly_noisy_is_inconclusive() {
+    let noisy = Service {
+        trial_noise: 0.5,
+        ..STEADY
+    };
+    let c = run(
+        &synth(&[("GET /a", noisy)], 5, 3),
+        &synth(&[("GET /a", slower(noisy, 1.3))], 5, 4),
+    );
+    let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
+    assert!(
+        row.change.unwrap() > 0.1,
+        "the point estimate is a large regression: {row:?}"
+    );
+    assert_eq!(row.verdict, Verdict::Inconclusive, "{row:?}");
+    assert_ne!(c.verdict, Verdict::Fail);
+    assert!(row.reason.contains("add trials"), "{}", row.reason);
+}
+
+#[test]
+fn thirty_percent_faster_is_improved() {
+    let c = run(
+        &synth(&[("GET /a", STEADY)], 5, 5),
+        &synth(&[("GET /a", slower(STEADY, 0.7))], 5, 6),
+    );
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P50), Verdict::Improved);
+    assert_eq!(c.verdict, Verdict::Improved);
+}
+
+#[test]
+fn a_change_below_min_delta_passes() {
+    // 0.5 ms → 0.65 ms: +30%, but 0.15 ms is below the 1 ms that counts.
+    let tiny = Service {
+        median_ms: 0.5,
+        ..STEADY
+    };
+    let c = run(
+        &synth(&[("GET /a", tiny)], 5, 7),
+        &synth(&[("GET /a", slower(tiny, 1.3))], 5, 8),
+    );
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P50), Verdict::Pass);
+    assert_ne!(c.verdict, Verdict::Fail);
+}
+
+#[test]
+fn a_small_significant_change_warns() {
+    let c = run(
+        &synth(&[("GET /a", STEADY)], 5, 9),
+        &synth(&[("GET /a", slower(STEADY, 1.08))], 5, 10),
+    );
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P50), Verdict::Warn);
+}
+
+#[test]
+fn with_one_trial_windows_are_compared_and_confidence_is_low() {
+    let c = run(
+        &synth(&[("GET /a", STEADY)], 1, 11),
+        &synth(&[("GET /a", slower(STEADY, 1.3))], 1, 12),
+    );
+    assert_eq!(c.method.kind, "windows");
+    let note = c.method.low_confidence.as_deref().unwrap();
+    assert!(note.contains("load.trials = 5"), "{note}");
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P50), Verdict::Fail);
+    let same = run(
+        &synth(&[("GET /a", STEADY)], 1, 13),
+        &synth(&[("GET /a", STEADY)], 1, 14),
+    );
+    assert_ne!(verdict_of(&same, "GET /a", Metric::P50), Verdict::Fail);
+}
+
+#[test]
+fn more_errors_fail_on_the_rate_and_on_the_limit() {
+    let erring = Service {
+        error_rate: 0.05,
+        ..STEADY
+    };
+    let mut th = Thresholds::default();
+    let c = compare(
+        &synth(&[("GET /a", STEADY)], 5, 15),
+        &synth(&[("GET /a", erring)], 5, 16),
+        &th,
+        "b",
+        "c",
+    );
+    let row = c
+        .rows
+        .iter()
+        .find(|r| r.metric == Metric::ErrorRate)
+        .unwrap();
+    assert_eq!(row.verdict, Verdict::Fail, "{row:?}");
+    assert!(
+        (row.current.unwrap() - 5.0).abs() < 1.0,
+        "shown in percent: {row:?}"
+    );
+    th = Thresholds::parse(
+        "[[rule]]\nmetric = \"error_rate\"\nmax = \"2%\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let same = Service {
+        error_rate: 0.03,
+        ..STEADY
+    };
+    let c = compare(
+        &synth(&[("GET /a", same)], 5, 17),
+        &synth(&[("GET /a", same)], 5, 18),
+        &th,
+        "b",
+        "c",
+    );
+    let row = c
+        .rows
+        .iter()
+        .find(|r| r.metric == Metric::ErrorRate)
+        .unwrap();
+    assert_eq!(
+        row.verdict,
+        Verdict::Fail,
+        "3% errors cross the 2% limit even unchanged: {row:?}"
+    );
+    assert!(row.reason.contains("above the limit"), "{}", row.reason);
+}
+
+#[test]
+fn an_absolute_latency_limit_fails_without_a_regression() {
+    let th = Thresholds::parse(
+        "[[rule]]\nendpoint = \"GET /*\"\nmetric = \"p95\"\nmax = \"25ms\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let c = compare(
+        &synth(&[("GET /a", STEADY)], 5, 19),
+        &synth(&[("GET /a", STEADY)], 5, 20),
+        &th,
+        "b",
+        "c",
+    );
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P95), Verdict::Fail);
+    let th = Thresholds::parse(
+        "[[rule]]\nendpoint = \"GET /*\"\nmetric = \"p95\"\nwarn_above = \"25ms\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let c = compare(
+        &synth(&[("GET /a", STEADY)], 5, 19),
+        &synth(&[("GET /a", STEADY)], 5, 20),
+        &th,
+        "b",
+        "c",
+    );
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P95), Verdict::Warn);
+}
+
+#[test]
+fn new_and_missing_endpoints_are_named() {
+    let c = run(
+        &synth(&[("GET /a", STEADY), ("GET /old", STEADY)], 5, 21),
+        &synth(&[("GET /a", STEADY), ("GET /new", STEADY)], 5, 22),
+    );
+    assert_eq!(verdict_of(&c, "GET /old", Metric::P50), Verdict::Missing);
+    assert_eq!(verdict_of(&c, "GET /new", Metric::P50), Verdict::New);
+    assert_eq!(c.verdict, Verdict::Missing);
+}
+
+#[test]
+fn one_regressed_endpoint_among_many_still_fails_and_the_rest_pass() {
+    let names: Vec<String> = (0..10).map(|i| format!("GET /e{i}")).collect();
+    let base: Vec<(&str, Service)> = names.iter().map(|n| (n.as_str(), STEADY)).collect();
+    let mut cur = base.clone();
+    cur[3].1 = slower(STEADY, 1.3);
+    let c = run(&synth(&base, 5, 23), &synth(&cur, 5, 24));
+    assert_eq!(verdict_of(&c, "GET /e3", Metric::P50), Verdict::Fail);
+    let failed: Vec<_> = c
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| &r.endpoint)
+        .collect();
+    assert!(failed.iter().all(|e| *e == "GET /e3"), "{failed:?}");
+    assert!(
+        c.rows
+            .iter()
+            .all(|r| r.p_adjusted.is_none() || r.p_adjusted >= r.p_value),
+        "Holm never lowers a p-value"
+    );
+}
+
+#[test]
+fn the_same_inputs_give_the_same_verdict() {
+    let (b, cur) = (
+        synth(&[("GET /a", STEADY)], 1, 25),
+        synth(&[("GET /a", slower(STEADY, 1.05))], 1, 26),
+    );
+    assert_eq!(run(&b, &cur), run(&b, &cur), "the bootstrap is seeded");
+}
+
+// --- Reports: one snapshot per format --------------------------------------------------------
+
+fn report_fixture() -> Comparison {
+    let erring = Service {
+        error_rate: 0.05,
+        ..STEADY
+    };
+    let base = synth(
+        &[
+            ("GET /api/v1/shows/", STEADY),
+            ("POST /checkout/", STEADY),
+            ("GET /old", STEADY),
+        ],
+        5,
+        30,
+    );
+    let cur = synth(
+        &[
+            ("GET /api/v1/shows/", slower(STEADY, 1.3)),
+            ("POST /checkout/", erring),
+            ("GET /new|piped", STEADY),
+        ],
+        5,
+        31,
+    );
+    run(&base, &cur)
+}
+
+#[test]
+fn report_formats_match_their_snapshots() {
+    use perfgate::report::{render, Format};
+    let c = report_fixture();
+    insta::assert_snapshot!("report_table", render(&c, Format::Table, false));
+    insta::assert_snapshot!("report_markdown", render(&c, Format::Md, false));
+    insta::assert_snapshot!("report_junit", render(&c, Format::Junit, false));
+    insta::assert_snapshot!("report_json", render(&c, Format::Json, false));
+}
+
+// --- The CLI: exit codes ---------------------------------------------------------------------
+
+fn perfgate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("perfgate").unwrap();
+    cmd.current_dir(dir);
+    for var in [
+        "PERFGATE_PROFILE",
+        "PERFGATE_BASE_URL",
+        "PERFGATE_USERS",
+        "PERFGATE_RATE",
+        "PERFGATE_DURATION",
+        "PERFGATE_TRIALS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn write(dir: &Path, name: &str, r: &RunResult) {
+    std::fs::write(dir.join(name), serde_json::to_vec_pretty(r).unwrap()).unwrap();
+}
+
+#[test]
+fn compare_exits_with_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "base.json", &synth(&[("GET /a", STEADY)], 5, 40));
+    write(d, "same.json", &synth(&[("GET /a", STEADY)], 5, 41));
+    write(
+        d,
+        "slow.json",
+        &synth(&[("GET /a", slower(STEADY, 1.3))], 5, 42),
+    );
+    perfgate(d)
+        .args(["baseline", "save", "main", "base.json"])
+        .assert()
+        .success();
+    assert!(d.join("baselines/main.json").exists());
+    perfgate(d)
+        .args(["compare", "--current", "same.json"])
+        .assert()
+        .code(0);
+    let out = perfgate(d)
+        .args(["compare", "--current", "slow.json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("perfgate: FAIL"));
+    // Any result file can be the baseline; every format renders.
+    perfgate(d)
+        .args([
+            "compare",
+            "--baseline-file",
+            "base.json",
+            "--current",
+            "slow.json",
+            "--format",
+            "junit",
+            "-o",
+            "j.xml",
+        ])
+        .assert()
+        .code(1);
+    assert!(std::fs::read_to_string(d.join("j.xml"))
+        .unwrap()
+        .contains("<failure"));
+    perfgate(d)
+        .args(["compare", "--current", "slow.json", "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("perfgate/compare/v1"));
+}
+
+#[test]
+fn compare_refuses_what_it_cannot_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cur.json", &synth(&[("GET /a", STEADY)], 5, 43));
+    // No baseline: exit 3, and the message says how to make one.
+    perfgate(d)
+        .args(["compare", "--current", "cur.json"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("baseline save main"));
+    // A different load: exit 3 with what differs, unless allowed.
+    let mut other = synth(&[("GET /a", STEADY)], 5, 44);
+    other.meta.load.users = Some(99);
+    other.meta.profile.hash = "ffffffffffffffff".into();
+    write(d, "other.json", &other);
+    perfgate(d)
+        .args([
+            "compare",
+            "--baseline-file",
+            "other.json",
+            "--current",
+            "cur.json",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("users"));
+    perfgate(d)
+        .args([
+            "compare",
+            "--baseline-file",
+            "other.json",
+            "--current",
+            "cur.json",
+            "--allow-mismatch",
+        ])
+        .assert()
+        .code(0);
+    // A rule naming no endpoint: exit 2, with the file and line.
+    std::fs::write(d.join("t.toml"), "[defaults]\nwarn = \"5%\"\n\n[[rule]]\nendpoint = \"GET /nope\"\nmetric = \"p95\"\nmax = \"1s\"\n").unwrap();
+    perfgate(d)
+        .args([
+            "compare",
+            "--baseline-file",
+            "cur.json",
+            "--current",
+            "cur.json",
+            "-t",
+            "t.toml",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("t.toml:4:"));
+    // A thresholds file given but absent: exit 2. A newer result format: exit 2.
+    perfgate(d)
+        .args([
+            "compare",
+            "--baseline-file",
+            "cur.json",
+            "--current",
+            "cur.json",
+            "-t",
+            "none.toml",
+        ])
+        .assert()
+        .code(2);
+    let text = std::fs::read_to_string(d.join("cur.json"))
+        .unwrap()
+        .replace("perfgate/result/v1", "perfgate/result/v7");
+    std::fs::write(d.join("new.json"), text).unwrap();
+    perfgate(d)
+        .args([
+            "compare",
+            "--baseline-file",
+            "cur.json",
+            "--current",
+            "new.json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("newer perfgate"));
+}
+
+#[test]
+fn an_incomplete_result_is_never_a_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut r = synth(&[("GET /a", STEADY)], 1, 45);
+    r.complete = false;
+    r.incomplete_reason = Some("interrupted by SIGINT".into());
+    write(d, "partial.json", &r);
+    perfgate(d)
+        .args(["baseline", "save", "main", "partial.json"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("incomplete"));
+    assert!(!d.join("baselines/main.json").exists());
+    perfgate(d)
+        .args(["baseline", "save", "../evil", "partial.json"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a baseline name"));
+    perfgate(d)
+        .args(["baseline", "show", "main"])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn baselines_are_listed_and_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "r.json", &synth(&[("GET /a", STEADY)], 2, 46));
+    perfgate(d)
+        .args(["baseline", "save", "main", "r.json"])
+        .assert()
+        .success();
+    perfgate(d)
+        .args(["baseline", "save", "release-1.2", "r.json"])
+        .assert()
+        .success();
+    perfgate(d)
+        .args(["baseline", "list"])
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("main\t").and(predicates::str::contains("release-1.2\t")),
+        );
+    perfgate(d)
+        .args(["baseline", "show", "main"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("GET /a"));
+}
+
+use predicates::prelude::PredicateBooleanExt;
