@@ -65,7 +65,7 @@ pub fn render(result: &RunResult) -> String {
         iterations
     ));
     if result.meta.load.model == "open" || dropped > 0 {
-        out.push_str(&format!(" · {dropped} dropped (max_in_flight reached)"));
+        out.push_str(&format!(" · {dropped} dropped at max_in_flight"));
     }
     if !result.complete {
         out.push_str(&format!(
