@@ -163,7 +163,10 @@ pub async fn check(args: CheckArgs) -> i32 {
     let mut progress = crate::progress::Progress::auto(args.run.quiet);
     let (result, ended) = match crate::run::execute(profile, workers, &mut progress).await {
         Ok(x) => x,
-        Err(e) => return fail(e, exit::RUN_FAILED),
+        Err(e) => {
+            let code = e.exit_code();
+            return fail(e, code);
+        }
     };
     if let Err(e) = crate::fsutil::write_atomic(&args.run.output, &crate::run::to_json(&result)) {
         return fail(

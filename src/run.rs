@@ -52,7 +52,7 @@ pub async fn command(args: RunArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            exit::RUN_FAILED
+            e.exit_code()
         }
     }
 }
@@ -73,6 +73,15 @@ pub enum RunError {
     Client(reqwest::Error),
     #[error("interrupted before the load started")]
     InterruptedEarly,
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::InterruptedEarly => exit::INTERRUPTED,
+            _ => exit::RUN_FAILED,
+        }
+    }
 }
 
 /// Listens for SIGINT and SIGTERM and reports the first on `stop`.

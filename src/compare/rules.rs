@@ -282,7 +282,7 @@ impl Thresholds {
             file: path.to_path_buf(),
             problems,
         };
-        let (raw, unknown) =
+        let (raw, unknown, type_errors) =
             deserialize::<RawThresholds>(src, &locator).map_err(|p| fail(vec![p]))?;
         let mut problems: Vec<Problem> = unknown
             .iter()
@@ -293,6 +293,7 @@ impl Thresholds {
                 )
             })
             .collect();
+        problems.extend(type_errors);
         let mut th = Thresholds {
             path: Some(path.to_path_buf()),
             ..Thresholds::default()

@@ -143,6 +143,37 @@ impl<'a> Locator<'a> {
         span.map(|s| self.line_col(s.start))
     }
 
+    /// The path of the deepest key whose value contains byte `offset` (ending in a key, so that
+    /// removing it removes the whole value).
+    pub fn path_at(&self, offset: usize) -> Option<Vec<Seg>> {
+        fn walk(v: &DeValue<'_>, offset: usize, path: &mut Vec<Seg>, best: &mut Vec<Seg>) {
+            let within =
+                |r: std::ops::Range<usize>| r.start <= offset && offset < r.end.max(r.start + 1);
+            if let Some(t) = v.as_table() {
+                for (k, val) in t.iter() {
+                    path.push(Seg::Key(k.get_ref().to_string()));
+                    if within(k.span()) || within(val.span()) {
+                        *best = path.clone();
+                    }
+                    // Table headers do not span their contents: look inside every table.
+                    walk(val.get_ref(), offset, path, best);
+                    path.pop();
+                }
+            } else if let Some(a) = v.as_array() {
+                for (i, val) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    walk(val.get_ref(), offset, path, best);
+                    path.pop();
+                }
+            }
+        }
+        let doc = self.doc.as_ref()?;
+        let mut best = Vec::new();
+        let root = DeValue::Table(doc.get_ref().clone());
+        walk(&root, offset, &mut Vec::new(), &mut best);
+        Some(best)
+    }
+
     pub fn problem(&self, path: &[Seg], message: impl Into<String>) -> Problem {
         Problem {
             position: self.locate(path),
@@ -186,7 +217,7 @@ pub fn parse(
         file: path.to_path_buf(),
         problems,
     };
-    let (raw, unknown) =
+    let (raw, unknown, type_errors) =
         deserialize::<raw::RawProfile>(src, &locator).map_err(|p| fail(vec![p]))?;
     let mut problems: Vec<Problem> = unknown
         .iter()
@@ -197,33 +228,102 @@ pub fn parse(
             )
         })
         .collect();
+    // Keys dropped for their type must not come back as "missing".
+    let dropped: Vec<(String, String)> = type_errors
+        .iter()
+        .map(|p| {
+            let (parent, last) = p.key.rsplit_once('.').unwrap_or(("", &p.key));
+            (parent.to_string(), last.to_string())
+        })
+        .collect();
+    problems.extend(type_errors);
     let base = path.parent().unwrap_or(Path::new("."));
     match validate::validate(raw, path, base, overrides, env, &locator) {
         Ok(profile) if problems.is_empty() => Ok(profile),
-        Ok(_) => Err(fail(problems)),
+        Ok(_) => {
+            problems.sort_by_key(|p| p.position);
+            Err(fail(problems))
+        }
         Err(more) => {
-            problems.extend(more);
+            problems.extend(more.into_iter().filter(|p| {
+                !dropped
+                    .iter()
+                    .any(|(parent, last)| p.key == *parent && p.message.contains(last.as_str()))
+            }));
             problems.sort_by_key(|p| p.position);
             Err(fail(problems))
         }
     }
 }
 
+/// A deserialized value, the paths of keys its type does not know, and the type errors met.
+pub type Deserialized<T> = (T, Vec<Vec<Seg>>, Vec<Problem>);
+
 /// Deserializes `src`, returning the value and the paths of keys the type does not know.
+///
+/// A value of the wrong type stops serde at once; so that it does not hide the other problems,
+/// the offending key is removed and the document read again, until it reads. The caller gets
+/// every type error (positioned in the original text) and goes on validating what is left.
 pub fn deserialize<T: serde::de::DeserializeOwned>(
     src: &str,
     locator: &Locator<'_>,
-) -> Result<(T, Vec<Vec<Seg>>), Problem> {
-    let to_problem = |e: toml::de::Error| Problem {
+) -> Result<Deserialized<T>, Problem> {
+    let syntax = |e: toml::de::Error| Problem {
         position: e.span().map(|s| locator.line_col(s.start)),
         key: String::new(),
         message: e.message().trim().to_string(),
     };
-    let de = toml::Deserializer::parse(src).map_err(to_problem)?;
-    let mut unknown = Vec::new();
-    let value =
-        serde_ignored::deserialize(de, |p| unknown.push(segments(&p))).map_err(to_problem)?;
-    Ok((value, unknown))
+    let mut text = std::borrow::Cow::Borrowed(src);
+    let mut type_errors: Vec<Problem> = Vec::new();
+    for _ in 0..100 {
+        let de = toml::Deserializer::parse(&text).map_err(syntax)?;
+        let mut unknown = Vec::new();
+        let e = match serde_ignored::deserialize(de, |p| unknown.push(segments(&p))) {
+            Ok(value) => return Ok((value, unknown, type_errors)),
+            Err(e) => e,
+        };
+        // Find the key the error is about, in the current text, and drop it.
+        let here = Locator::new(&text);
+        let path = e.span().and_then(|s| here.path_at(s.start));
+        let Some(path) = path.filter(|p| !p.is_empty()) else {
+            type_errors.push(Problem {
+                position: None,
+                key: String::new(),
+                message: e.message().trim().to_string(),
+            });
+            return Err(type_errors.remove(0));
+        };
+        type_errors.push(Problem {
+            position: locator.locate(&path),
+            key: path_string(&path),
+            message: e.message().trim().to_string(),
+        });
+        let mut table: toml::Table = match toml::from_str(&text) {
+            Ok(t) => t,
+            Err(e) => return Err(syntax(e)),
+        };
+        if !remove_path(&mut table, &path) {
+            return Err(type_errors.remove(0));
+        }
+        text = std::borrow::Cow::Owned(toml::to_string(&table).unwrap_or_default());
+    }
+    Err(type_errors.remove(0))
+}
+
+/// Removes the key at `path` (ending in a key) from a table.
+fn remove_path(table: &mut toml::Table, path: &[Seg]) -> bool {
+    match path {
+        [Seg::Key(k)] => table.remove(k).is_some(),
+        [Seg::Key(k), rest @ ..] => match (table.get_mut(k), rest) {
+            (Some(toml::Value::Table(t)), _) => remove_path(t, rest),
+            (Some(toml::Value::Array(a)), [Seg::Index(i), rest @ ..]) => match a.get_mut(*i) {
+                Some(toml::Value::Table(t)) => remove_path(t, rest),
+                _ => false,
+            },
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 fn segments(path: &serde_ignored::Path<'_>) -> Vec<Seg> {

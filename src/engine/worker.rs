@@ -202,6 +202,8 @@ async fn closed_user(w: Rc<Shared>, i: u64) {
     let profile = &w.spec.profile;
     let mut user = UserState::new(profile, i, profile.load.seed, w.spec.trial);
     let end = w.spec.end;
+    // Every worker starts at the trial's instant, not when its thread happens to be ready.
+    tokio::time::sleep_until(w.spec.trial_start.into()).await;
     loop {
         let now = Instant::now();
         if now >= end {
