@@ -100,7 +100,7 @@ pub fn describe(r: &RunResult) -> String {
         .git
         .as_ref()
         .and_then(|g| g.sha.as_deref())
-        .map(|s| format!(" @ {}", &s[..s.len().min(8)]))
+        .map(|s| format!(" @ {}", crate::result::short_sha(s)))
         .unwrap_or_default();
     let load = &r.meta.load;
     let size = match (load.users, load.rate) {

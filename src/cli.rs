@@ -61,10 +61,50 @@ pub struct GateArgs {
     pub allow_mismatch: bool,
 }
 
+/// Where to publish the verdict.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Post the report as a sticky pull-request comment, append it to the job summary and
+    /// annotate failures (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH, GITHUB_API_URL).
+    #[arg(long)]
+    pub github: bool,
+    /// The pull request to comment on (default: from GITHUB_EVENT_PATH).
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// Post the verdict to this chat webhook (a secret: never printed).
+    #[arg(long, env = "PERFGATE_WEBHOOK_URL", hide_env_values = true)]
+    pub webhook: Option<String>,
+    /// Webhook payload: Slack or Discord recognised by the URL, generic JSON otherwise.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub webhook_format: crate::publish::webhook::Format,
+    /// Time limit for each destination, retries included.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub publish_timeout: std::time::Duration,
+    /// Exit 4 when publishing fails (by default a failure is a warning).
+    #[arg(long)]
+    pub require_publish: bool,
+}
+
+impl PublishArgs {
+    pub fn options(&self) -> crate::publish::Options {
+        crate::publish::Options {
+            github: self.github,
+            pr: self.pr,
+            webhook: self.webhook.clone().filter(|w| !w.trim().is_empty()),
+            webhook_format: self.webhook_format,
+            timeout: self
+                .publish_timeout
+                .min(std::time::Duration::from_secs(3600)),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     pub gate: GateArgs,
+    #[command(flatten)]
+    pub publish: PublishArgs,
     /// The result to judge.
     #[arg(short, long, default_value = "results/current.json")]
     pub current: PathBuf,
@@ -82,6 +122,8 @@ pub struct CheckArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+    #[command(flatten)]
+    pub publish: PublishArgs,
     /// Directory for report.md, report.json and junit.xml.
     #[arg(long, default_value = "results")]
     pub report_dir: PathBuf,
@@ -165,7 +207,7 @@ pub async fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => crate::run::command(args).await,
         Command::Check(args) => crate::gate::check(args).await,
-        Command::Compare(args) => crate::gate::compare(args),
+        Command::Compare(args) => crate::gate::compare(args).await,
         Command::Baseline(cmd) => crate::gate::baseline_command(cmd),
         Command::Validate(args) => validate(args),
     }

@@ -97,8 +97,23 @@ fn write_report(path: &Path, text: &str) -> Result<(), i32> {
     })
 }
 
-pub fn compare(args: CompareArgs) -> i32 {
-    let run = || -> Result<i32, i32> {
+/// Publishes, and turns the verdict and the publishing outcome into the exit code.
+async fn publish_and_exit(c: &Comparison, args: &crate::cli::PublishArgs) -> i32 {
+    let opts = args.options();
+    if opts.github || opts.webhook.is_some() {
+        let markdown = report::render(c, Format::Md, false);
+        let failures = crate::publish::publish(c, &markdown, &opts).await;
+        // A failed gate keeps its exit code: 4 must never hide a regression.
+        if args.require_publish && !failures.is_empty() && c.verdict != Verdict::Fail {
+            eprintln!("error: publishing failed and --require-publish was given");
+            return exit::PUBLISH_FAILED;
+        }
+    }
+    verdict_code(c)
+}
+
+pub async fn compare(args: CompareArgs) -> i32 {
+    let run = || -> Result<Comparison, i32> {
         let th = thresholds(&args.gate)?;
         let (base, label) = load_baseline(&args.gate)?;
         let cur = RunResult::read(&args.current).map_err(|e| fail(e, exit::INVALID_INPUT))?;
@@ -123,9 +138,12 @@ pub fn compare(args: CompareArgs) -> i32 {
             Some(p) => write_report(p, &text)?,
             None => print!("{text}"),
         }
-        Ok(verdict_code(&c))
+        Ok(c)
     };
-    run().unwrap_or_else(|code| code)
+    match run() {
+        Ok(c) => publish_and_exit(&c, &args.publish).await,
+        Err(code) => code,
+    }
 }
 
 pub async fn check(args: CheckArgs) -> i32 {
@@ -211,7 +229,7 @@ pub async fn check(args: CheckArgs) -> i32 {
         "reports written to {}/ (report.md, report.json, junit.xml)",
         dir.display()
     );
-    verdict_code(&c)
+    publish_and_exit(&c, &args.publish).await
 }
 
 pub fn baseline_command(cmd: BaselineCommand) -> i32 {

@@ -15,6 +15,7 @@ pub mod gate;
 pub mod meta;
 pub mod metrics;
 pub mod progress;
+pub mod publish;
 pub mod report;
 pub mod result;
 pub mod run;

@@ -283,6 +283,11 @@ impl RunResult {
     }
 }
 
+/// The first 8 characters of a commit id, for display (any string: never cuts a character).
+pub fn short_sha(sha: &str) -> String {
+    sha.chars().take(8).collect()
+}
+
 pub fn encode_histogram(h: &Histogram<u64>) -> String {
     let mut buf = Vec::new();
     // Serializing into a Vec cannot fail for a histogram we built.

@@ -84,21 +84,35 @@ impl RunError {
     }
 }
 
-/// Listens for SIGINT and SIGTERM and reports the first on `stop`.
+/// Listens for SIGINT, SIGTERM and SIGHUP: the first asks for an orderly stop (the partial
+/// result is written); a second one kills the target's process group and exits at once.
 fn watch_signals(stop: Arc<watch::Sender<Option<StopReason>>>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term)) = (
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
         ) else {
             return;
         };
-        let sig = tokio::select! {
-            _ = int.recv() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        };
-        stop.send_replace(Some(StopReason::Interrupted(sig)));
+        let mut first = true;
+        loop {
+            let sig = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+                _ = hup.recv() => "SIGHUP",
+            };
+            if first {
+                first = false;
+                eprintln!("\n{sig}: stopping (again to stop at once)");
+                stop.send_replace(Some(StopReason::Interrupted(sig)));
+            } else {
+                eprintln!("{sig} again: stopping at once");
+                target::kill_active_group();
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
     });
 }
 
@@ -112,6 +126,9 @@ pub async fn execute(
     let stop_tx = Arc::new(stop_tx);
     watch_signals(stop_tx.clone());
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    for n in &profile.notes {
+        eprintln!("note: {n}");
+    }
     let t = &profile.target;
     let dir = profile
         .path
@@ -129,7 +146,9 @@ pub async fn execute(
             );
             return Err(target::TargetError::PortInUse { addr }.into());
         }
-        eprintln!("starting the target: {cmd}");
+        // Only the program: the rest of the command line may carry credentials.
+        let program = cmd.split_whitespace().next().unwrap_or_default();
+        eprintln!("starting the target ({program} …)");
         target = Some(TargetProcess::start(cmd, dir)?);
     }
     if t.start.is_some() || t.ready.is_some() {

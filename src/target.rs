@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,21 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 const TAIL_LINES: usize = 20;
+
+/// The process group of the target being run, for the one path that cannot run destructors
+/// (a second interrupt exits at once). 0 when there is none.
+static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// SIGKILL to the running target's process group, if any.
+pub fn kill_active_group() {
+    let pgid = ACTIVE_GROUP.swap(0, Ordering::SeqCst);
+    if pgid > 0 {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -78,13 +94,22 @@ impl TargetProcess {
     pub fn start(command: &str, dir: &Path) -> Result<TargetProcess, TargetError> {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(format!("exec {command}"))
+            .arg(command)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // If perfgate itself is killed (a CI timeout's SIGKILL), the kernel kills the target's
+        // shell too, instead of leaving it holding the port.
+        // SAFETY: the closure only calls prctl(2), which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().map_err(|source| TargetError::Spawn {
             command: command.to_string(),
             source,
@@ -97,6 +122,7 @@ impl TargetProcess {
             collect_tail(err, tail.clone());
         }
         let pgid = child.id().map(|id| id as i32);
+        ACTIVE_GROUP.store(pgid.unwrap_or(0), Ordering::SeqCst);
         Ok(TargetProcess {
             command: command.to_string(),
             child,
@@ -161,7 +187,9 @@ impl TargetProcess {
         }
         // Children the target left behind in its group go too.
         self.signal_group(libc::SIGKILL);
-        self.pgid = None;
+        if let Some(pgid) = self.pgid.take() {
+            let _ = ACTIVE_GROUP.compare_exchange(pgid, 0, Ordering::SeqCst, Ordering::SeqCst);
+        }
         self.exited
     }
 }

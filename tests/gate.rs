@@ -1,123 +1,15 @@
 //! The gate on results with known distributions: what it must fail, what it must let through,
 //! and the exit codes of `perfgate compare` and `perfgate baseline`.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::fixtures::{slower, synth, Service, STEADY};
 use perfgate::compare::rules::{Metric, Thresholds};
 use perfgate::compare::{compare, Comparison, Verdict};
-use perfgate::metrics::{EndpointWindow, ErrorKind};
 use perfgate::result::*;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-/// How a synthetic service behaves.
-#[derive(Clone, Copy)]
-struct Service {
-    /// Median latency, ms.
-    median_ms: f64,
-    /// Trial-to-trial noise: the sd of each trial's log-scale factor.
-    trial_noise: f64,
-    /// Share of requests that fail with a 500.
-    error_rate: f64,
-}
-
-const STEADY: Service = Service {
-    median_ms: 20.0,
-    trial_noise: 0.02,
-    error_rate: 0.0,
-};
-
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
-
-/// A result with `trials` trials of 10 one-second windows, 300 requests each, per endpoint.
-fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResult {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut out = Vec::new();
-    for t in 0..trials {
-        let mut eps = Vec::new();
-        for (name, s) in endpoints {
-            let factor = (s.trial_noise * normal(&mut rng)).exp();
-            let mut total = EndpointWindow::new();
-            let mut windows = Vec::new();
-            for _ in 0..10 {
-                let mut w = EndpointWindow::new();
-                for _ in 0..300 {
-                    w.requests += 1;
-                    if rng.gen::<f64>() < s.error_rate {
-                        w.errors.add(ErrorKind::Status(500), 1);
-                        continue;
-                    }
-                    let ms = s.median_ms * factor * (0.35 * normal(&mut rng)).exp();
-                    w.latency.saturating_record((ms * 1000.0) as u64);
-                }
-                total.merge(&w);
-                windows.push(w);
-            }
-            eps.push(endpoint_result(name, &total, &windows, 10.0));
-        }
-        out.push(TrialResult {
-            index: t as u32,
-            started_at: "2026-11-23T00:00:00Z".into(),
-            complete: true,
-            measured_s: 10.0,
-            iterations: 3000,
-            dropped_iterations: 0,
-            endpoints: eps,
-        });
-    }
-    RunResult {
-        format: FORMAT.into(),
-        complete: true,
-        incomplete_reason: None,
-        meta: Meta {
-            perfgate_version: "0.1.0".into(),
-            profile: ProfileMeta {
-                name: "synthetic".into(),
-                path: "perfgate.toml".into(),
-                hash: "0123456789abcdef".into(),
-            },
-            git: Some(GitMeta {
-                sha: Some(format!("{seed:040x}")),
-                branch: Some("main".into()),
-                dirty: Some(false),
-                pr: None,
-            }),
-            started_at: "2026-11-23T00:00:00Z".into(),
-            host: HostMeta {
-                cpu_model: "Test CPU".into(),
-                cores: 2,
-                os: "linux".into(),
-                kernel: "6".into(),
-                fingerprint: "feedface".into(),
-            },
-            load: LoadMeta {
-                model: "closed".into(),
-                users: Some(10),
-                rate: None,
-                max_in_flight: None,
-                ramp_up_s: 0.0,
-                stages: vec![],
-                warmup_s: 1.0,
-                duration_s: 10.0,
-                trials: trials as u32,
-                seed: 1,
-            },
-            base_url: "http://127.0.0.1:8080/".into(),
-        },
-        trials: out,
-    }
-}
-
-fn slower(s: Service, factor: f64) -> Service {
-    Service {
-        median_ms: s.median_ms * factor,
-        ..s
-    }
-}
 
 fn run(base: &RunResult, cur: &RunResult) -> Comparison {
     compare(

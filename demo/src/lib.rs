@@ -157,6 +157,22 @@ async fn inject_errors(State(state): State<Shared>, request: Request, next: Next
     next.run(request).await
 }
 
+/// Makes every request (but `/health`) take `slowdown` times as long as its handler did —
+/// queries, CPU work, serialization and all — so that `PERFGATE_DEMO_SLOWDOWN=1.15` is a 15%
+/// regression of the service's own time, not of only the simulated parts. (Factors below 1 are
+/// applied inside the model instead: a finished handler cannot be made faster.)
+async fn slow_down(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let factor = state.config.slowdown;
+    if factor <= 1.0 || request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let extra = started.elapsed().mul_f64(factor - 1.0);
+    timer::sleep_until(std::time::Instant::now() + extra).await;
+    response
+}
+
 /// The demo's router. Endpoints (all JSON):
 ///
 /// - `GET /health`
@@ -204,6 +220,7 @@ pub fn app(config: DemoConfig) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), slow_down))
         .layer(middleware::from_fn_with_state(state.clone(), inject_errors))
         .with_state(state)
 }

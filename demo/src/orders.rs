@@ -131,7 +131,7 @@ fn unauthorized() -> Response {
 
 /// `POST /auth/login` with `{"username", "password"}`.
 pub(crate) async fn login(State(state): State<Shared>, body: Bytes) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     let obj = match parse_object(&body) {
         Ok(obj) => obj,
         Err(message) => return bad_request(&message),
@@ -180,7 +180,7 @@ pub(crate) async fn checkout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     let Some(token) = bearer_token(&headers) else {
         return unauthorized();
     };
@@ -252,7 +252,7 @@ pub(crate) async fn checkout(
 
 /// `POST /validate-promo/` with `{"code"}`.
 pub(crate) async fn validate_promo(State(state): State<Shared>, body: Bytes) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     let obj = match parse_object(&body) {
         Ok(obj) => obj,
         Err(message) => return bad_request(&message),

@@ -44,7 +44,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     query: Params,
 ) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     let params = params(query);
     let page_size = params
         .get("page_size")
@@ -85,7 +85,7 @@ pub(crate) async fn list(
 
 /// `GET /api/v1/shows/{id}/`
 pub(crate) async fn detail(State(state): State<Shared>, Path(id): Path<String>) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     // Like Django's <int:pk>: anything but a plain number does not match.
     let id = id
         .parse::<u64>()
@@ -104,7 +104,7 @@ pub(crate) async fn detail(State(state): State<Shared>, Path(id): Path<String>) 
 
 /// `GET /api/v1/featured-shows/` (served from a pre-rendered cache entry)
 pub(crate) async fn featured(State(state): State<Shared>) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     // Cache GET featured-shows
     work.query(1.5).await;
     (
@@ -122,7 +122,7 @@ struct City {
 
 /// `GET /api/v1/active-cities/`
 pub(crate) async fn active_cities(State(state): State<Shared>) -> Response {
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     // SELECT city, COUNT(*) FROM shows GROUP BY city
     work.query(1.5).await;
     let cities: Vec<City> = state
@@ -162,7 +162,7 @@ pub(crate) async fn search(
             .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let mut work = Work::start(state.config.slowdown);
+    let mut work = Work::start(state.config.slowdown.min(1.0));
     let needle = params(query)
         .get("q")
         .map(|q| q.trim().to_lowercase())

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::result::{decode_histogram, EndpointResult, RunResult};
+use crate::result::{decode_histogram, RunResult};
 use rules::{Metric, Policy, Thresholds};
 use stats::RatioTest;
 
@@ -177,8 +177,7 @@ pub fn comparability(base: &RunResult, cur: &RunResult) -> Comparability {
 }
 
 /// One side's data for one endpoint.
-struct Side<'a> {
-    trials: Vec<&'a EndpointResult>,
+struct Side {
     trial_hists: Vec<Histogram<u64>>,
     merged: Histogram<u64>,
     requests: u64,
@@ -190,9 +189,8 @@ struct Side<'a> {
     window_requests: Vec<f64>,
 }
 
-fn side<'a>(r: &'a RunResult, endpoint: &str) -> Option<Side<'a>> {
+fn side(r: &RunResult, endpoint: &str) -> Option<Side> {
     let mut s = Side {
-        trials: Vec::new(),
         trial_hists: Vec::new(),
         merged: crate::metrics::new_histogram(),
         requests: 0,
@@ -223,7 +221,6 @@ fn side<'a>(r: &'a RunResult, endpoint: &str) -> Option<Side<'a>> {
             );
             s.window_requests.push(w.requests as f64);
         }
-        s.trials.push(e);
     }
     (s.requests > 0).then_some(s)
 }
@@ -241,7 +238,7 @@ fn latency_ms(h: &Histogram<u64>, m: Metric) -> Option<f64> {
 }
 
 /// The value of `m` for a side, in the row's unit.
-fn value(s: &Side<'_>, m: Metric) -> Option<f64> {
+fn value(s: &Side, m: Metric) -> Option<f64> {
     match m {
         Metric::ErrorRate => Some(s.errors as f64 * 100.0 / s.requests as f64),
         Metric::Throughput => (s.measured_s > 0.0).then(|| s.requests as f64 / s.measured_s),
@@ -322,6 +319,10 @@ pub fn compare(
                 (Some(b), Some(c)) => {
                     let (bv, cv) = (value(b, m), value(c, m));
                     let mut r = row(bv, cv, Verdict::Pass, String::new());
+                    if m.is_latency() && bv.is_some() && cv.is_none() {
+                        r.verdict = Verdict::Missing;
+                        r.reason = "no request succeeded in the current run, so there is no latency to compare".into();
+                    }
                     let mut rank_p = None;
                     let test: Option<RatioTest> = match m {
                         Metric::ErrorRate => stats::two_proportions(
@@ -349,11 +350,19 @@ pub fn compare(
                                 )
                             };
                             rank_p = stats::mann_whitney(&xs, &ys);
+                            // The values shown are what the test compares: the geometric
+                            // means of the per-trial values, so change = their ratio.
+                            if let (Some(gx), Some(gy)) =
+                                (stats::geometric_mean(&xs), stats::geometric_mean(&ys))
+                            {
+                                r.baseline = Some(gx);
+                                r.current = Some(gy);
+                            }
                             stats::welch_log_ratio(&xs, &ys, th.confidence)
                         }
                         _ => boot.as_ref().and_then(|bt| bt.get(&m).copied().flatten()),
                     };
-                    if let (Some(bv), Some(cv)) = (bv, cv) {
+                    if let (Some(bv), Some(cv)) = (r.baseline, r.current) {
                         r.change = (bv > 0.0)
                             .then(|| cv / bv - 1.0)
                             .or((cv > 0.0).then_some(f64::INFINITY));
@@ -453,6 +462,13 @@ fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<f64>) {
     let m = row.metric;
     let mut verdict = row.verdict;
     let mut reasons: Vec<String> = Vec::new();
+    if !row.reason.is_empty() {
+        reasons.push(row.reason.clone());
+    }
+    if m.is_latency() && row.current.is_none() && row.baseline.is_some() && policy.max.is_some() {
+        verdict = Verdict::Fail;
+        reasons.push("without a successful request the limit cannot be met".into());
+    }
     // Absolute limits are in fractions for error rates; rows show percent.
     let scale = if m == Metric::ErrorRate { 100.0 } else { 1.0 };
     if let Some(cv) = row.current {
@@ -539,8 +555,8 @@ fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<f64>) {
 
 /// Window-level tests for every metric of an endpoint (block bootstrap over 1-second windows).
 fn window_bootstrap(
-    b: &Side<'_>,
-    c: &Side<'_>,
+    b: &Side,
+    c: &Side,
     metrics: &[Metric],
     endpoint: &str,
     confidence: f64,

@@ -197,13 +197,13 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
     while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = ni;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -317,7 +317,9 @@ impl Thresholds {
                 th.warn = v;
             }
         }
-        if th.warn > th.max_regression {
+        if d.warn.is_none() {
+            th.warn = th.warn.min(th.max_regression / 2.0);
+        } else if th.warn > th.max_regression {
             problems.push(locator.problem(
                 &dk("warn"),
                 "warn is above max_regression, so it could never show; make it smaller",
@@ -657,5 +659,9 @@ max = "2%"
         ));
         assert!(!glob_match("POST *", "GET /x"));
         assert!(glob_match("*/checkout/", "POST /checkout/"));
+        assert!(
+            glob_match("GET /a/*", "GET /a/*/b"),
+            "a star in the name is matched by the star"
+        );
     }
 }

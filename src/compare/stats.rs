@@ -45,6 +45,14 @@ fn std_normal() -> Normal {
     Normal::new(0.0, 1.0).expect("the standard normal distribution is valid")
 }
 
+/// The geometric mean of positive values (None if any is not positive, or none is given).
+pub fn geometric_mean(v: &[f64]) -> Option<f64> {
+    if v.is_empty() || v.iter().any(|x| *x <= 0.0 || !x.is_finite()) {
+        return None;
+    }
+    Some((v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
 /// Welch's t-test on log values: the ratio of geometric means. Needs ≥ 2 positive values a side.
 pub fn welch_log_ratio(baseline: &[f64], current: &[f64], confidence: f64) -> Option<RatioTest> {
     if baseline.len() < 2

@@ -26,6 +26,8 @@ pub struct Profile {
     pub secrets: Vec<String>,
     /// Identifies the load (model, size, scenarios) for comparability checks.
     pub hash: String,
+    /// Things worth telling the user about how the profile was read (overrides).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -101,14 +101,6 @@ impl Template {
         }
     }
 
-    /// Slots of captured variables this template reads.
-    pub fn var_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(s) => Some(*s),
-            _ => None,
-        })
-    }
-
     /// Appends the rendered text to `out`. Fails with the slot of a variable this user has not
     /// captured yet.
     pub fn render<V: Vars + ?Sized>(&self, vars: &mut V, out: &mut String) -> Result<(), usize> {

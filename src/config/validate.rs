@@ -14,6 +14,9 @@ use super::template::{Scope, Template};
 use super::{Locator, Overrides, Problem, Seg};
 use crate::config::model::*;
 
+/// No duration in a profile may exceed this: runs are bounded, and instants stay far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const BUILTIN_NAMES: &[&str] = &["uuid", "user_id", "iteration", "random_int", "env"];
 
@@ -42,6 +45,10 @@ impl Ctx<'_> {
     /// A duration such as "5s", "1m30s", "250ms".
     fn duration(&mut self, path: &[Seg], s: &str, allow_zero: bool) -> Option<Duration> {
         match humantime::parse_duration(s.trim()) {
+            Ok(d) if d > MAX_DURATION => {
+                self.problem(path, format!("\"{s}\" is longer than 24 hours; a perfgate run is bounded, give a shorter duration"));
+                None
+            }
             Ok(d) if d.is_zero() && !allow_zero => {
                 self.problem(
                     path,
@@ -88,7 +95,8 @@ pub(super) fn validate(
         locator,
         problems: Vec::new(),
     };
-    apply_overrides(&mut raw, overrides);
+    let mut notes = Vec::new();
+    apply_overrides(&mut raw, overrides, &mut notes);
     let hash = profile_hash(&raw);
 
     let name = raw.name.clone().unwrap_or_else(|| {
@@ -272,12 +280,18 @@ pub(super) fn validate(
         vars,
         secrets,
         hash,
+        notes,
     })
 }
 
-fn apply_overrides(raw: &mut RawProfile, o: &Overrides) {
+fn apply_overrides(raw: &mut RawProfile, o: &Overrides, notes: &mut Vec<String>) {
     if let Some(url) = &o.base_url {
-        raw.target.get_or_insert_with(empty_target).base_url = Some(url.clone());
+        let target = raw.target.get_or_insert_with(empty_target);
+        target.base_url = Some(url.clone());
+        // The profile's own service is not the one at the new address.
+        if target.start.take().is_some() {
+            notes.push("the base URL was given on the command line or in PERFGATE_BASE_URL: target.start is not run".to_string());
+        }
     }
     if let Some(load) = raw.load.as_mut() {
         if let Some(u) = o.users {
@@ -330,6 +344,12 @@ fn validate_target(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget, o: &Overrides) ->
         ""
     };
     let fallback = Url::parse("http://127.0.0.1/").expect("a valid literal URL");
+    // Messages show the URL without any credentials it may carry.
+    let shown = t
+        .base_url
+        .as_deref()
+        .map(without_credentials)
+        .unwrap_or_default();
     let base_url = match t.base_url.as_deref() {
         None => {
             cx.problem(
@@ -344,21 +364,21 @@ fn validate_target(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget, o: &Overrides) ->
                     cx.problem(&key(p, "base_url"), format!("credentials in the URL{from} would end up in results; use headers with {{{{env.NAME}}}} instead"));
                 }
                 if u.query().is_some() || u.fragment().is_some() {
-                    cx.problem(&key(p, "base_url"), format!("\"{s}\"{from} has a query or fragment; put those in the step's request"));
+                    cx.problem(&key(p, "base_url"), format!("\"{shown}\"{from} has a query or fragment; put those in the step's request"));
                 }
                 u
             }
             Ok(_) => {
                 cx.problem(
                     &key(p, "base_url"),
-                    format!("\"{s}\"{from} is not an http:// or https:// URL with a host"),
+                    format!("\"{shown}\"{from} is not an http:// or https:// URL with a host"),
                 );
                 fallback
             }
             Err(e) => {
                 cx.problem(
                     &key(p, "base_url"),
-                    format!("\"{s}\"{from} is not a URL ({e}); e.g. \"http://127.0.0.1:8080\""),
+                    format!("\"{shown}\"{from} is not a URL ({e}); e.g. \"http://127.0.0.1:8080\""),
                 );
                 fallback
             }
@@ -956,9 +976,10 @@ fn validate_step(
     }
     let method = Method::from_bytes(method.as_bytes()).ok()?;
     let static_url = match (prefix, path_t.as_static()) {
-        (Some(prefix), Some(path)) => match Url::parse(&format!("{prefix}{path}")) {
+        (Some(prefix), Some(rendered)) => match Url::parse(&format!("{prefix}{rendered}")) {
             Ok(u) => Some(u),
             Err(e) => {
+                // The raw path, not the rendered one: that may hold an {{env.*}} value.
                 cx.problem(
                     &rp,
                     format!("\"{path}\" does not make a valid URL with the base URL: {e}"),
@@ -1018,6 +1039,16 @@ fn validate_step(
         expect,
         captures,
     })
+}
+
+/// `scheme://user:password@host…` → `scheme://***@host…`.
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 pub fn is_sensitive(name: &HeaderName) -> bool {

@@ -69,7 +69,11 @@ pub async fn run(
 ) -> Result<RunOutput, EngineError> {
     let load = &profile.load;
     let mut trials = Vec::new();
-    let workers = workers.max(1);
+    let mut workers = workers.max(1);
+    if let Model::Open { max_in_flight, .. } = load.model {
+        // Each worker needs at least one in-flight slot of its own.
+        workers = workers.min(max_in_flight.max(1) as usize);
+    }
     for trial in 0..load.trials {
         if let Some(reason) = stop.borrow().clone() {
             return Ok(RunOutput {
@@ -77,12 +81,9 @@ pub async fn run(
                 stopped: Some(reason),
             });
         }
-        let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        // A moment to start the threads, so every worker begins at the same instant.
-        let trial_start = Instant::now() + Duration::from_millis(20);
-        let measure_start = trial_start + load.warmup;
-        let end = measure_start + load.duration;
         let (sink, mut windows) = tokio::sync::mpsc::unbounded_channel();
+        let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
+        let (start_tx, start_rx) = watch::channel(None);
         let (stop_workers, stop_rx) = watch::channel(false);
         let mut handles = Vec::new();
         for index in 0..workers {
@@ -91,9 +92,8 @@ pub async fn run(
                 trial,
                 index: index as u64,
                 count: workers as u64,
-                trial_start,
-                measure_start,
-                end,
+                ready: Some(ready_tx.clone()),
+                start: start_rx.clone(),
                 sink: sink.clone(),
                 stop: stop_rx.clone(),
             };
@@ -104,6 +104,17 @@ pub async fn run(
             handles.push(h);
         }
         drop(sink);
+        drop(ready_tx);
+        // Every worker begins at the same instant, once all are ready.
+        let mut waiting = workers;
+        while waiting > 0 && ready.recv().await.is_some() {
+            waiting -= 1;
+        }
+        let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let trial_start = Instant::now() + Duration::from_millis(2);
+        let measure_start = trial_start + load.warmup;
+        let end = measure_start + load.duration;
+        let _ = start_tx.send(Some(trial_start));
 
         let measured_windows = load.duration.as_secs_f64().ceil() as usize;
         let mut collector = TrialCollector::new(profile.endpoints.clone(), measured_windows);

@@ -275,7 +275,7 @@ pub async fn execute(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// A short description of a client error, without the URL (which may carry secrets).

@@ -23,9 +23,11 @@ pub struct WorkerSpec {
     pub trial: u32,
     pub index: u64,
     pub count: u64,
-    pub trial_start: Instant,
-    pub measure_start: Instant,
-    pub end: Instant,
+    /// Told once the worker's runtime and client are built (then dropped, so that the engine
+    /// also learns of a worker that failed to start).
+    pub ready: Option<UnboundedSender<()>>,
+    /// The trial's start instant, sent when every worker is ready (None: abandon).
+    pub start: watch::Receiver<Option<Instant>>,
     pub sink: UnboundedSender<WindowData>,
     /// Becomes true when the run must stop now (interrupt, target died).
     pub stop: watch::Receiver<bool>,
@@ -33,6 +35,9 @@ pub struct WorkerSpec {
 
 struct Shared {
     spec: WorkerSpec,
+    trial_start: Instant,
+    measure_start: Instant,
+    end: Instant,
     client: reqwest::Client,
     prefix: String,
     shape: Shape,
@@ -45,6 +50,9 @@ pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error
     let t = &profile.target;
     let mut b = reqwest::Client::builder()
         .no_proxy()
+        // A 3xx is the answer being measured: following it would hide it, add round trips to
+        // the latency, and could send load to another host.
+        .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .pool_max_idle_per_host(usize::MAX)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -57,7 +65,8 @@ pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error
 }
 
 /// Runs the worker to completion on the current thread.
-pub fn run(spec: WorkerSpec) -> Result<(), String> {
+pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
+    let ready = spec.ready.take();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -66,10 +75,25 @@ pub fn run(spec: WorkerSpec) -> Result<(), String> {
         build_client(&spec.profile).map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     let local = tokio::task::LocalSet::new();
     let profile = spec.profile.clone();
+    // Start-up (runtime, client, TLS set-up) happens before the trial's clock starts, so it never
+    // shows as latency: report ready, then wait for the common start instant.
+    if let Some(r) = ready {
+        let _ = r.send(());
+    }
+    let mut start_rx = spec.start.clone();
+    let trial_start = match rt.block_on(start_rx.wait_for(|s| s.is_some())) {
+        Ok(s) => s.unwrap_or_else(Instant::now),
+        Err(_) => return Ok(()), // the run was abandoned before it started
+    };
+    let measure_start = trial_start + profile.load.warmup;
+    let end = measure_start + profile.load.duration;
     let shared = Rc::new(Shared {
+        trial_start,
+        measure_start,
+        end,
         recorder: RefCell::new(Recorder::new(
             profile.endpoints.len(),
-            spec.measure_start,
+            measure_start,
             spec.sink.clone(),
         )),
         prefix: profile
@@ -94,7 +118,7 @@ pub fn run(spec: WorkerSpec) -> Result<(), String> {
         let mut stop = shared.spec.stop.clone();
         let work = drive(shared.clone());
         // Requests in flight at the end finish within their timeout; past that, give up.
-        let hard_end = shared.spec.end + profile.target.request_timeout + Duration::from_secs(1);
+        let hard_end = shared.end + profile.target.request_timeout + Duration::from_secs(1);
         tokio::select! {
             _ = work => {}
             _ = stop.wait_for(|s| *s) => {}
@@ -114,7 +138,7 @@ async fn drive(w: Rc<Shared>) {
     let ticker = {
         let w = w.clone();
         tokio::task::spawn_local(async move {
-            let mut next = w.spec.measure_start;
+            let mut next = w.measure_start;
             loop {
                 let now = Instant::now();
                 while next <= now {
@@ -171,7 +195,7 @@ async fn iteration(
         &scenario.on_start[..]
     };
     for (n, step) in on_start.iter().chain(scenario.steps.iter()).enumerate() {
-        if Instant::now() >= w.spec.end {
+        if Instant::now() >= w.end {
             return false;
         }
         let r = execute(
@@ -201,21 +225,19 @@ async fn iteration(
 async fn closed_user(w: Rc<Shared>, i: u64) {
     let profile = &w.spec.profile;
     let mut user = UserState::new(profile, i, profile.load.seed, w.spec.trial);
-    let end = w.spec.end;
+    let end = w.end;
     // Every worker starts at the trial's instant, not when its thread happens to be ready.
-    tokio::time::sleep_until(w.spec.trial_start.into()).await;
+    tokio::time::sleep_until(w.trial_start.into()).await;
     loop {
         let now = Instant::now();
         if now >= end {
             return;
         }
-        let t = now
-            .saturating_duration_since(w.spec.trial_start)
-            .as_secs_f64();
+        let t = now.saturating_duration_since(w.trial_start).as_secs_f64();
         if !w.shape.user_active(i, t) {
             match w.shape.next_active(i, t) {
                 Some(at) => {
-                    let at = w.spec.trial_start + Duration::from_secs_f64(at);
+                    let at = w.trial_start + Duration::from_secs_f64(at);
                     tokio::time::sleep_until(
                         at.min(end).max(now + Duration::from_millis(1)).into(),
                     )
@@ -248,15 +270,11 @@ async fn open_pacer(w: Rc<Shared>, cap: u64, tasks: &mut JoinSet<()>) {
     let in_flight = Rc::new(Cell::new(0u64));
     let pool: Rc<RefCell<Vec<UserState>>> = Rc::new(RefCell::new(Vec::new()));
     let next_user = Rc::new(Cell::new(0u64));
-    let length = w
-        .spec
-        .end
-        .saturating_duration_since(w.spec.trial_start)
-        .as_secs_f64();
+    let length = w.end.saturating_duration_since(w.trial_start).as_secs_f64();
     let (seed, trial) = (w.spec.profile.load.seed, w.spec.trial);
     let mut k = w.spec.index;
     while let Some(at) = w.shape.due_time(k, length) {
-        let due = w.spec.trial_start + Duration::from_secs_f64(at);
+        let due = w.trial_start + Duration::from_secs_f64(at);
         if due > Instant::now() {
             tokio::time::sleep_until(due.into()).await;
         }

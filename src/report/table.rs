@@ -99,7 +99,7 @@ impl TableModel {
             let sha = s
                 .git_sha
                 .as_deref()
-                .map(|x| format!(" @ {}", &x[..x.len().min(8)]))
+                .map(|x| format!(" @ {}", crate::result::short_sha(x)))
                 .unwrap_or_default();
             format!("{}{sha}, {}", s.label, plural(s.trials, "trial", "trials"))
         };

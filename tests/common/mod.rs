@@ -19,6 +19,8 @@ use axum::response::Response;
 use axum::Router;
 use serde_json::Value;
 
+pub mod fixtures;
+
 // ---------------------------------------------------------------------------------------------
 // Keeping measurements apart
 // ---------------------------------------------------------------------------------------------
@@ -320,7 +322,7 @@ impl Work {
     }
 }
 
-const PERFGATE_VARS: &[&str] = &[
+pub const PERFGATE_VARS: &[&str] = &[
     "PERFGATE_PROFILE",
     "PERFGATE_BASE_URL",
     "PERFGATE_USERS",
@@ -328,6 +330,16 @@ const PERFGATE_VARS: &[&str] = &[
     "PERFGATE_DURATION",
     "PERFGATE_TRIALS",
     "PERFGATE_WORKERS",
+    "PERFGATE_WEBHOOK_URL",
+    // The GitHub Actions environment, so that tests behave the same inside a workflow.
+    "GITHUB_ACTIONS",
+    "GITHUB_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_API_URL",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_SERVER_URL",
+    "GITHUB_RUN_ID",
 ];
 
 /// Reads and parses a result file; panics if it exists but is not JSON.
