@@ -39,6 +39,10 @@ pub struct Target {
     pub request_timeout: Duration,
     pub stop_timeout: Duration,
     pub http2: bool,
+    /// An extra trusted CA (PEM), for a target with a private certificate authority.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Skip certificate verification (a self-signed staging certificate).
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

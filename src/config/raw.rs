@@ -31,6 +31,8 @@ pub struct RawTarget {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub http2: Option<bool>,
+    pub ca_file: Option<String>,
+    pub insecure: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

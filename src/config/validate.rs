@@ -127,7 +127,7 @@ pub(super) fn validate(
     let target = raw
         .target
         .as_ref()
-        .map(|t| validate_target(&mut cx, &target_path, t, overrides));
+        .map(|t| validate_target(&mut cx, &target_path, t, overrides, base_dir));
     let load = raw_load.map(|l| validate_load(&mut cx, &load_path, l, overrides));
     let datasets = validate_data(&mut cx, &raw.data, base_dir);
 
@@ -319,6 +319,8 @@ fn empty_target() -> RawTarget {
         stop_timeout: None,
         headers: BTreeMap::new(),
         http2: None,
+        ca_file: None,
+        insecure: None,
     }
 }
 
@@ -337,7 +339,13 @@ fn profile_hash(raw: &RawProfile) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-fn validate_target(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget, o: &Overrides) -> Target {
+fn validate_target(
+    cx: &mut Ctx<'_>,
+    p: &[Seg],
+    t: &RawTarget,
+    o: &Overrides,
+    base_dir: &Path,
+) -> Target {
     let from = if o.base_url.is_some() {
         " (from --base-url or PERFGATE_BASE_URL)"
     } else {
@@ -423,6 +431,22 @@ fn validate_target(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget, o: &Overrides) ->
             true,
         ),
         http2: t.http2.unwrap_or(false),
+        ca_pem: t.ca_file.as_ref().and_then(|f| {
+            let path = base_dir.join(f);
+            let problem = match std::fs::read(&path) {
+                Ok(pem)
+                    if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----")
+                        && reqwest::Certificate::from_pem(&pem).is_ok() =>
+                {
+                    return Some(pem)
+                }
+                Ok(_) => format!("{} is not a PEM certificate", path.display()),
+                Err(e) => format!("cannot read {}: {e}", path.display()),
+            };
+            cx.problem(&key(p, "ca_file"), problem);
+            None
+        }),
+        insecure: t.insecure.unwrap_or(false),
     }
 }
 

@@ -13,7 +13,6 @@ pub struct TrialCollector {
     dropped: u64,
     latest_window: Option<i64>,
     latest: EndpointWindow,
-    shown: Option<WindowSummary>,
 }
 
 /// All endpoints in one second.
@@ -38,7 +37,6 @@ impl TrialCollector {
             dropped: 0,
             latest_window: None,
             latest: EndpointWindow::new(),
-            shown: None,
         }
     }
 
@@ -66,7 +64,6 @@ impl TrialCollector {
             return; // a straggler from a second already shown
         }
         if self.latest_window != Some(d.window) {
-            self.shown = self.latest_window.map(|w| self.summary(w));
             self.latest_window = Some(d.window);
             self.latest = EndpointWindow::new();
         }
@@ -75,9 +72,11 @@ impl TrialCollector {
         }
     }
 
-    /// The last second that every worker has reported, for the progress line.
+    /// The newest finished second, for the progress line.
     pub fn latest(&self) -> Option<WindowSummary> {
-        self.shown.clone()
+        // Workers send a second only once it is over, so the newest one reported is complete
+        // (but for a worker whose report is a few milliseconds behind).
+        self.latest_window.map(|w| self.summary(w))
     }
 
     fn summary(&self, window: i64) -> WindowSummary {

@@ -143,7 +143,7 @@ pub async fn run(
                         trials: load.trials,
                         elapsed: t,
                         length: load.trial_length(),
-                        warmup: now < measure_start,
+                        warmup: !load.warmup.is_zero() && now < measure_start,
                         level,
                         open: matches!(load.model, Model::Open { .. }),
                         last: collector.latest(),

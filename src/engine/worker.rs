@@ -61,6 +61,12 @@ pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error
     if t.http2 && t.base_url.scheme() == "http" {
         b = b.http2_prior_knowledge();
     }
+    if let Some(pem) = &t.ca_pem {
+        b = b.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+    }
+    if t.insecure {
+        b = b.danger_accept_invalid_certs(true);
+    }
     b.build()
 }
 
