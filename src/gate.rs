@@ -45,15 +45,8 @@ fn load_baseline(g: &GateArgs) -> Result<(RunResult, String), i32> {
         Some(p) => match RunResult::read(p) {
             Ok(r) => Ok((r, p.display().to_string())),
             Err(e) => {
-                let code = match &e {
-                    crate::result::ReadError::Io { source, .. }
-                        if source.kind() == std::io::ErrorKind::NotFound =>
-                    {
-                        exit::RUN_FAILED
-                    }
-                    _ => exit::INVALID_INPUT,
-                };
-                Err(fail(e, code))
+                let e = BaselineError::Read(e);
+                Err(fail(&e, baseline_error_code(&e)))
             }
         },
         None => match baseline::load(&g.baselines_dir, &g.baseline) {
@@ -186,29 +179,13 @@ pub async fn check(args: CheckArgs) -> i32 {
             return fail(e, code);
         }
     };
-    if let Err(e) = crate::fsutil::write_atomic(&args.run.output, &crate::run::to_json(&result)) {
-        return fail(
-            format!(
-                "cannot write the result to {}: {e}",
-                args.run.output.display()
-            ),
-            exit::RUN_FAILED,
-        );
+    if let Err(code) = crate::run::save(&args.run.output, &result) {
+        return code;
     }
-    eprintln!("result written to {}", args.run.output.display());
-    match ended {
-        crate::run::Ended::Complete => {}
-        crate::run::Ended::Interrupted => {
-            print!("{}", report::summary::render(&result));
-            return exit::INTERRUPTED;
-        }
-        crate::run::Ended::TargetDied => {
-            print!("{}", report::summary::render(&result));
-            return fail(
-                "the run was not completed; nothing was compared",
-                exit::RUN_FAILED,
-            );
-        }
+    if !matches!(ended, crate::run::Ended::Complete) {
+        print!("{}", report::summary::render(&result));
+        eprintln!("error: the run was not completed; nothing was compared");
+        return ended.exit_code();
     }
     let c = compare::compare(&base, &result, &th, &label, "current");
     let dir = &args.report_dir;

@@ -35,24 +35,40 @@ pub async fn command(args: RunArgs) -> i32 {
     let mut progress = Progress::auto(args.quiet);
     match execute(profile, workers, &mut progress).await {
         Ok((result, ended)) => {
-            if let Err(e) = crate::fsutil::write_atomic(&args.output, &to_json(&result)) {
-                eprintln!(
-                    "error: cannot write the result to {}: {e}",
-                    args.output.display()
-                );
-                return exit::RUN_FAILED;
+            if let Err(code) = save(&args.output, &result) {
+                return code;
             }
             print!("{}", crate::report::summary::render(&result));
-            eprintln!("result written to {}", args.output.display());
-            match ended {
-                Ended::Complete => exit::PASS,
-                Ended::Interrupted => exit::INTERRUPTED,
-                Ended::TargetDied => exit::RUN_FAILED,
-            }
+            ended.exit_code()
         }
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
+        }
+    }
+}
+
+impl Ended {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Ended::Complete => exit::PASS,
+            Ended::Interrupted => exit::INTERRUPTED,
+            Ended::TargetDied => exit::RUN_FAILED,
+        }
+    }
+}
+
+/// Writes the result atomically (complete or not: nothing measured is lost); the error is the
+/// exit code, after saying why.
+pub fn save(path: &Path, result: &RunResult) -> Result<(), i32> {
+    match crate::fsutil::write_atomic(path, &to_json(result)) {
+        Ok(()) => {
+            eprintln!("result written to {}", path.display());
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the result to {}: {e}", path.display());
+            Err(exit::RUN_FAILED)
         }
     }
 }

@@ -152,10 +152,12 @@ pub async fn execute(
     let url = match &step.static_url {
         Some(u) => u.clone(),
         None => {
-            let Some(path) = render(&step.path, &mut b) else {
+            let mut text = String::with_capacity(prefix.len() + 64);
+            text.push_str(prefix);
+            if step.path.render(&mut b, &mut text).is_err() {
                 return failed(ErrorKind::Capture, start);
-            };
-            match Url::parse(&format!("{prefix}{path}")) {
+            }
+            match Url::parse(&text) {
                 Ok(u) => u,
                 Err(_) => return failed(ErrorKind::Capture, start),
             }
