@@ -12,6 +12,7 @@ pub mod engine;
 pub mod exit;
 pub mod fsutil;
 pub mod gate;
+pub mod input;
 pub mod meta;
 pub mod metrics;
 pub mod progress;

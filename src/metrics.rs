@@ -28,13 +28,41 @@ pub enum ErrorKind {
     Timeout,
     /// The connection could not be made.
     Connect,
-    /// The connection broke (reset, closed early, malformed response).
+    /// The connection broke (reset or closed before the response was complete).
     Reset,
+    /// The response was not valid HTTP (malformed status line or headers).
+    Protocol,
     /// The response failed an `expect` check other than the status (e.g. `body_contains`).
     Check,
     /// A `capture` found nothing, or a template needed a variable not captured yet.
     Capture,
 }
+
+impl ErrorKind {
+    /// How the kind is named in results and reports: `status 503`, `timeout`, `reset`, ….
+    pub fn label(&self) -> String {
+        match self {
+            ErrorKind::Status(code) => format!("status {code}"),
+            ErrorKind::Timeout => "timeout".into(),
+            ErrorKind::Connect => "connect".into(),
+            ErrorKind::Reset => "reset".into(),
+            ErrorKind::Protocol => "protocol".into(),
+            ErrorKind::Check => "check".into(),
+            ErrorKind::Capture => "capture".into(),
+        }
+    }
+}
+
+/// The first failure of one kind on one endpoint, described for people (secrets redacted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSample {
+    pub endpoint: usize,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Distinct error kinds sampled per endpoint and worker.
+pub const SAMPLES_PER_ENDPOINT: usize = 8;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ErrorCounts {
@@ -43,6 +71,7 @@ pub struct ErrorCounts {
     pub timeout: u64,
     pub connect: u64,
     pub reset: u64,
+    pub protocol: u64,
     pub check: u64,
     pub capture: u64,
 }
@@ -57,6 +86,7 @@ impl ErrorCounts {
             ErrorKind::Timeout => self.timeout += n,
             ErrorKind::Connect => self.connect += n,
             ErrorKind::Reset => self.reset += n,
+            ErrorKind::Protocol => self.protocol += n,
             ErrorKind::Check => self.check += n,
             ErrorKind::Capture => self.capture += n,
         }
@@ -69,6 +99,7 @@ impl ErrorCounts {
         self.timeout += other.timeout;
         self.connect += other.connect;
         self.reset += other.reset;
+        self.protocol += other.protocol;
         self.check += other.check;
         self.capture += other.capture;
     }
@@ -78,6 +109,7 @@ impl ErrorCounts {
             + self.timeout
             + self.connect
             + self.reset
+            + self.protocol
             + self.check
             + self.capture
     }
@@ -181,6 +213,8 @@ pub struct WindowData {
     pub iterations: u64,
     /// Open model: iterations not started because `max_in_flight` was reached.
     pub dropped: u64,
+    /// Failures of a kind this worker had not described before.
+    pub samples: Vec<ErrorSample>,
 }
 
 /// The outcome of one request, as the recorder needs it.
@@ -198,6 +232,9 @@ pub struct Recorder {
     dropped: u64,
     measure_start: Instant,
     sink: UnboundedSender<WindowData>,
+    /// Kinds already described, per endpoint.
+    sampled: Vec<Vec<ErrorKind>>,
+    samples: Vec<ErrorSample>,
 }
 
 /// The 1-second window `at` falls in, counted from `measure_start` (negative before it).
@@ -222,7 +259,28 @@ impl Recorder {
             dropped: 0,
             measure_start,
             sink,
+            sampled: vec![Vec::new(); endpoints],
+            samples: Vec::new(),
         }
+    }
+
+    /// Whether a failure of `kind` on `endpoint` should be described (the first of its kind).
+    pub fn wants_sample(&self, endpoint: usize, kind: ErrorKind) -> bool {
+        self.sampled
+            .get(endpoint)
+            .is_some_and(|s| s.len() < SAMPLES_PER_ENDPOINT && !s.contains(&kind))
+    }
+
+    pub fn sample(&mut self, endpoint: usize, kind: ErrorKind, message: String) {
+        if !self.wants_sample(endpoint, kind) {
+            return;
+        }
+        self.sampled[endpoint].push(kind);
+        self.samples.push(ErrorSample {
+            endpoint,
+            kind,
+            message,
+        });
     }
 
     pub fn record(&mut self, endpoint: usize, at: Instant, outcome: Outcome) {
@@ -262,6 +320,7 @@ impl Recorder {
     fn flush(&mut self, next_window: i64) {
         let empty = self.iterations == 0
             && self.dropped == 0
+            && self.samples.is_empty()
             && self.endpoints.iter().all(|e| e.requests == 0);
         if !empty {
             // Once per second per worker; the working histograms keep their allocation.
@@ -270,8 +329,13 @@ impl Recorder {
                 endpoints: self.endpoints.iter_mut().map(EndpointDelta::take).collect(),
                 iterations: std::mem::take(&mut self.iterations),
                 dropped: std::mem::take(&mut self.dropped),
+                samples: std::mem::take(&mut self.samples),
             };
             let _ = self.sink.send(data);
+        }
+        if self.window < 0 && next_window >= 0 {
+            // Warmup failures are not counted, so the measured part describes its own.
+            self.sampled.iter_mut().for_each(Vec::clear);
         }
         self.window = next_window;
     }

@@ -29,6 +29,36 @@ pub struct RunResult {
     pub incomplete_reason: Option<String>,
     pub meta: Meta,
     pub trials: Vec<TrialResult>,
+    /// What the run cost perfgate itself (not the target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientStats>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClientStats {
+    /// perfgate's peak resident memory, bytes.
+    pub peak_rss_bytes: u64,
+    /// CPU seconds perfgate used, user and system (all trials, start-up included).
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+}
+
+impl ClientStats {
+    /// This process's own figures so far (`getrusage(RUSAGE_SELF)`: children excluded).
+    pub fn of_this_process() -> Option<ClientStats> {
+        // SAFETY: getrusage only writes into the struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+            return None;
+        }
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Some(ClientStats {
+            // Linux reports kilobytes.
+            peak_rss_bytes: (u.ru_maxrss.max(0) as u64) * 1024,
+            cpu_user_s: secs(u.ru_utime),
+            cpu_sys_s: secs(u.ru_stime),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -130,6 +160,25 @@ pub struct EndpointResult {
     pub histogram: String,
     /// One entry per second of the measured part, in order.
     pub windows: Vec<WindowResult>,
+    /// The first failure of each kind, described (secrets redacted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_samples: Vec<ErrorSampleWire>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorSampleWire {
+    /// `status 503`, `timeout`, `connect`, `reset`, `protocol`, `check` or `capture`.
+    pub kind: String,
+    pub message: String,
+}
+
+/// Keeps the first sample of each kind, at most `SAMPLES_PER_ENDPOINT` of them.
+pub fn add_samples(into: &mut Vec<ErrorSampleWire>, more: &[ErrorSampleWire]) {
+    for m in more {
+        if into.len() < metrics::SAMPLES_PER_ENDPOINT && !into.iter().any(|s| s.kind == m.kind) {
+            into.push(m.clone());
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -144,6 +193,9 @@ pub struct ErrorsWire {
     pub connect: u64,
     #[serde(default)]
     pub reset: u64,
+    /// Responses that were not valid HTTP.
+    #[serde(default)]
+    pub protocol: u64,
     #[serde(default)]
     pub check: u64,
     #[serde(default)]
@@ -177,6 +229,7 @@ pub enum ReadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The JSON itself is broken (parsing stops there, so it is the one problem reported).
     #[error("{}:{line}:{column}: not a perfgate result: {message}", path.display())]
     Json {
         path: PathBuf,
@@ -184,73 +237,85 @@ pub enum ReadError {
         column: usize,
         message: String,
     },
-    #[error("{}: written by a newer perfgate (format \"{found}\"); this perfgate {} reads \"{FORMAT}\" — upgrade perfgate to read it", path.display(), env!("CARGO_PKG_VERSION"))]
-    TooNew { path: PathBuf, found: String },
-    #[error("{}: format \"{found}\" is not a perfgate result format (expected \"{FORMAT}\")", path.display())]
-    UnknownFormat { path: PathBuf, found: String },
-    #[error("{}: {what}: the histogram does not decode ({message}); the file was truncated or edited", path.display())]
-    Histogram {
+    #[error("{}:{line}: written by a newer perfgate (format \"{found}\"); this perfgate {} reads \"{FORMAT}\" — upgrade perfgate to read it", path.display(), env!("CARGO_PKG_VERSION"))]
+    TooNew {
         path: PathBuf,
-        what: String,
-        message: String,
+        line: usize,
+        found: String,
     },
+    #[error("{}:{line}: format \"{found}\" is not a perfgate result format (expected \"{FORMAT}\")", path.display())]
+    UnknownFormat {
+        path: PathBuf,
+        line: usize,
+        found: String,
+    },
+    /// Everything else that is wrong with the file, all of it, each at its line: fields of the
+    /// wrong type, histograms that do not decode, counts that contradict each other.
+    #[error("{0}")]
+    Invalid(crate::config::FileProblems),
 }
 
 impl RunResult {
     pub fn read(path: &Path) -> Result<RunResult, ReadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text, path)
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => Self::parse(text, path),
+            Err(e) => {
+                let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+                let byte = bytes[e.valid_up_to()];
+                Err(invalid(
+                    path,
+                    Some(crate::input::line_col(valid, valid.len())),
+                    format!("byte 0x{byte:02x} is not UTF-8 text; a perfgate result is JSON in UTF-8 (a binary or re-encoded file?)"),
+                ))
+            }
+        }
     }
 
-    /// Parses and checks a result: the format version first, then the structure, then that
-    /// every histogram decodes.
+    /// Parses and checks a result: the JSON, then the format version, then the structure (every
+    /// field of the wrong type), then that every histogram decodes and the counts agree.
     pub fn parse(text: &str, path: &Path) -> Result<RunResult, ReadError> {
-        let json_err = |e: serde_json::Error| ReadError::Json {
+        if text.trim().is_empty() {
+            return Err(invalid(path, None, "the file is empty, so it is not a perfgate result (a write or copy that was cut short?); record it again with `perfgate run`"));
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ReadError::Json {
             path: path.to_path_buf(),
             line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+            column: e.column().max(1),
+            message: crate::input::json_syntax_message(&e, text),
+        })?;
+        let Some(object) = value.as_object() else {
+            return Err(invalid(path, Some((1, 1)), "a perfgate result is a JSON object that starts with {\"format\": \"perfgate/result/v1\", …"));
         };
-        #[derive(Deserialize)]
-        struct Head {
-            format: Option<String>,
-        }
-        let head: Head = serde_json::from_str(text).map_err(json_err)?;
-        let found = head.format.unwrap_or_default();
+        let format_at =
+            crate::input::json_locate(text, &[crate::config::Seg::Key("format".into())]);
+        let line = format_at.map_or(1, |(l, _)| l);
+        let found = match object.get("format") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => return Err(invalid(path, format_at, format!("format: {other} is not a format; a perfgate result has \"format\": \"{FORMAT}\""))),
+            None => return Err(invalid(path, Some((1, 1)), format!("there is no \"format\", so this is not a perfgate result; one starts with {{\"format\": \"{FORMAT}\", …"))),
+        };
         match found.strip_prefix(FORMAT_PREFIX).map(|v| v.parse::<u32>()) {
             Some(Ok(MAJOR)) => {}
             Some(Ok(n)) if n > MAJOR => {
                 return Err(ReadError::TooNew {
                     path: path.to_path_buf(),
+                    line,
                     found,
                 })
             }
             _ => {
                 return Err(ReadError::UnknownFormat {
                     path: path.to_path_buf(),
+                    line,
                     found,
                 })
             }
         }
-        let result: RunResult = serde_json::from_str(text).map_err(json_err)?;
-        for t in &result.trials {
-            for e in &t.endpoints {
-                let what = format!("trial {} endpoint \"{}\"", t.index, e.name);
-                let bad = |message: String| ReadError::Histogram {
-                    path: path.to_path_buf(),
-                    what: what.clone(),
-                    message,
-                };
-                decode_histogram(&e.histogram).map_err(bad)?;
-                for (i, w) in e.windows.iter().enumerate() {
-                    decode_histogram(&w.histogram).map_err(|m| bad(format!("window {i}: {m}")))?;
-                }
-            }
-        }
-        Ok(result)
+        crate::input::check_result(&value, text, path).map_err(ReadError::Invalid)
     }
 
     /// Endpoint names in first-seen order across trials.
@@ -283,6 +348,18 @@ impl RunResult {
     }
 }
 
+/// A `ReadError::Invalid` with one problem.
+fn invalid(path: &Path, position: Option<(usize, usize)>, message: impl Into<String>) -> ReadError {
+    ReadError::Invalid(crate::config::FileProblems {
+        file: path.to_path_buf(),
+        problems: vec![crate::config::Problem {
+            position,
+            key: String::new(),
+            message: message.into(),
+        }],
+    })
+}
+
 /// The first 8 characters of a commit id, for display (any string: never cuts a character).
 pub fn short_sha(sha: &str) -> String {
     sha.chars().take(8).collect()
@@ -301,7 +378,12 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
         .map_err(|e| format!("not base64: {e}"))?;
     Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| match e {
+            hdrhistogram::serialization::DeserializeError::IoError(_) => {
+                "the encoded data ends early or does not inflate".to_string()
+            }
+            e => e.to_string(),
+        })
 }
 
 pub fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
@@ -328,6 +410,7 @@ impl From<&ErrorCounts> for ErrorsWire {
             timeout: e.timeout,
             connect: e.connect,
             reset: e.reset,
+            protocol: e.protocol,
             check: e.check,
             capture: e.capture,
         }
@@ -343,6 +426,7 @@ impl ErrorsWire {
         self.timeout += o.timeout;
         self.connect += o.connect;
         self.reset += o.reset;
+        self.protocol += o.protocol;
         self.check += o.check;
         self.capture += o.capture;
     }
@@ -376,6 +460,7 @@ pub fn endpoint_result(
                 histogram: encode_histogram(&w.latency),
             })
             .collect(),
+        error_samples: Vec::new(),
     }
 }
 
@@ -398,7 +483,9 @@ pub fn merge_endpoints(
     let mut errors = ErrorsWire::default();
     let (mut requests, mut bytes) = (0, 0);
     let mut windows = Vec::new();
+    let mut samples = Vec::new();
     for p in parts {
+        add_samples(&mut samples, &p.error_samples);
         hist.add(decode_histogram(&p.histogram)?)
             .map_err(|e| format!("{e:?}"))?;
         errors.merge(&p.errors);
@@ -420,6 +507,7 @@ pub fn merge_endpoints(
         latency_ms: percentiles(&hist),
         histogram: encode_histogram(&hist),
         windows,
+        error_samples: samples,
     })
 }
 
@@ -517,6 +605,7 @@ mod tests {
                 dropped_iterations: 0,
                 endpoints: vec![endpoint(&[1000, 2000, 3000], 1)],
             }],
+            client: None,
         }
     }
 

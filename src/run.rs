@@ -241,6 +241,7 @@ pub async fn execute(
             base_url: t.base_url.to_string(),
         },
         trials: output.trials,
+        client: crate::result::ClientStats::of_this_process(),
     };
     Ok((result, ended))
 }

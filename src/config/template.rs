@@ -101,6 +101,26 @@ impl Template {
         }
     }
 
+    /// The template for people: literal text as it is, each variable part as `{{…}}` (values
+    /// read from the environment are literal here: callers redact them).
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(_) => out.push_str("{{captured}}"),
+                Part::Data { .. } => out.push_str("{{data}}"),
+                Part::Uuid => out.push_str("{{uuid}}"),
+                Part::RandomInt { low, high } => {
+                    let _ = write!(out, "{{{{random_int({low},{high})}}}}");
+                }
+                Part::UserId => out.push_str("{{user_id}}"),
+                Part::Iteration => out.push_str("{{iteration}}"),
+            }
+        }
+        out
+    }
+
     /// Appends the rendered text to `out`. Fails with the slot of a variable this user has not
     /// captured yet.
     pub fn render<V: Vars + ?Sized>(&self, vars: &mut V, out: &mut String) -> Result<(), usize> {

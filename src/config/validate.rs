@@ -129,7 +129,7 @@ pub(super) fn validate(
         .as_ref()
         .map(|t| validate_target(&mut cx, &target_path, t, overrides, base_dir));
     let load = raw_load.map(|l| validate_load(&mut cx, &load_path, l, overrides));
-    let datasets = validate_data(&mut cx, &raw.data, base_dir);
+    let (datasets, unreadable) = validate_data(&mut cx, &raw.data, base_dir);
 
     // Names that templates may use: captured variables, then data fields.
     let mut vars: Vec<String> = Vec::new();
@@ -261,6 +261,14 @@ pub(super) fn validate(
         );
     }
 
+    // A data set that could not be read has already been reported; templates that use it are
+    // not unknown variables as well.
+    cx.problems.retain(|p| {
+        !unreadable.iter().any(|set| {
+            p.message
+                .starts_with(&format!("unknown template variable `{set}."))
+        })
+    });
     if !cx.problems.is_empty() {
         return Err(cx.problems);
     }
@@ -673,8 +681,14 @@ fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrides) -> Load
     }
 }
 
-fn validate_data(cx: &mut Ctx<'_>, data: &[RawData], base_dir: &Path) -> Vec<Dataset> {
+/// The data sets that could be read, and the names of those that could not.
+fn validate_data(
+    cx: &mut Ctx<'_>,
+    data: &[RawData],
+    base_dir: &Path,
+) -> (Vec<Dataset>, Vec<String>) {
     let mut out: Vec<Dataset> = Vec::new();
+    let mut unreadable = Vec::new();
     for (i, d) in data.iter().enumerate() {
         let p = idx(&[], "data", i);
         let Some(name) = d.name.clone() else {
@@ -697,6 +711,7 @@ fn validate_data(cx: &mut Ctx<'_>, data: &[RawData], base_dir: &Path) -> Vec<Dat
         }
         let Some(file) = &d.file else {
             cx.problem(&p, "a data set needs file = \"data/accounts.csv\"");
+            unreadable.push(name);
             continue;
         };
         let path = base_dir.join(file);
@@ -706,44 +721,124 @@ fn validate_data(cx: &mut Ctx<'_>, data: &[RawData], base_dir: &Path) -> Vec<Dat
                 columns,
                 rows,
             }),
-            Err(msg) => cx.problem(&key(&p, "file"), msg),
+            Err(msgs) => {
+                for msg in msgs {
+                    cx.problem(&key(&p, "file"), msg);
+                }
+                unreadable.push(name);
+            }
         }
     }
-    out
+    (out, unreadable)
 }
 
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+/// At most this many bad rows of one data file are listed; the rest are counted.
+const MAX_ROW_PROBLEMS: usize = 10;
+
+/// Reads a data file: a header naming every column, then at least one row of as many fields.
+/// Every problem found is returned, each naming the file and its line.
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Vec<String>> {
     let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read {shown}: {e}")])?;
+    let empty = || {
+        vec![format!(
+            "{shown} is empty; its first line names the columns (e.g. username,password) and each further line is one user's row"
+        )]
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(empty());
+    }
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(path)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("{shown}: {e}"))?
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let mut records = reader.byte_records();
+    let line_of = |r: &csv::ByteRecord| r.position().map_or(0, |p| p.line());
+    let not_utf8 = |line: u64| {
+        format!("{shown}:{line}: this line is not UTF-8 text; save the file as UTF-8")
+    };
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(vec![format!("{shown}: {e}")]),
+        None => return Err(empty()),
+    };
+    let header_line = line_of(&header);
+    let Ok(header) = csv::StringRecord::from_byte_record(header) else {
+        return Err(vec![not_utf8(header_line)]);
+    };
+    let columns: Vec<String> = header
         .iter()
-        .map(|c| c.trim().to_string())
+        .map(|c| c.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
-    if columns.is_empty() || columns.iter().any(|c| c.is_empty()) {
-        return Err(format!(
-            "{shown}: the first line must name every column, e.g. username,password"
+    let mut problems = Vec::new();
+    if columns.iter().any(|c| c.is_empty()) {
+        problems.push(format!(
+            "{shown}:{header_line}: the first line must name every column, e.g. username,password (column {} has no name)",
+            columns.iter().position(|c| c.is_empty()).unwrap_or(0) + 1
         ));
     }
-    let unique: BTreeSet<_> = columns.iter().collect();
-    if unique.len() != columns.len() {
-        return Err(format!("{shown}: two columns have the same name"));
+    let mut seen = BTreeSet::new();
+    for c in &columns {
+        if !c.is_empty() && !seen.insert(c) {
+            problems.push(format!(
+                "{shown}:{header_line}: two columns are named \"{c}\"; each column needs its own name"
+            ));
+        }
     }
     let mut rows = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| format!("{shown}: row {}: {e}", i + 2))?;
-        rows.push(rec.iter().map(str::to_string).collect());
+    let mut bad_rows = 0usize;
+    for rec in records {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                bad_rows += 1;
+                if bad_rows <= MAX_ROW_PROBLEMS {
+                    problems.push(format!("{shown}:{line}: {e}"));
+                }
+                continue;
+            }
+        };
+        let line = line_of(&rec);
+        if rec.len() != columns.len() {
+            bad_rows += 1;
+            if bad_rows <= MAX_ROW_PROBLEMS {
+                problems.push(format!(
+                    "{shown}:{line}: this row has {} field{}, the header has {} ({}); quote a field that holds a comma",
+                    rec.len(),
+                    if rec.len() == 1 { "" } else { "s" },
+                    columns.len(),
+                    columns.join(", ")
+                ));
+            }
+            continue;
+        }
+        match csv::StringRecord::from_byte_record(rec) {
+            Ok(r) => rows.push(r.iter().map(str::to_string).collect()),
+            Err(_) => {
+                bad_rows += 1;
+                if bad_rows <= MAX_ROW_PROBLEMS {
+                    problems.push(not_utf8(line));
+                }
+            }
+        }
     }
-    if rows.is_empty() {
-        return Err(format!(
+    if bad_rows > MAX_ROW_PROBLEMS {
+        problems.push(format!(
+            "{shown}: … and {} more bad rows",
+            bad_rows - MAX_ROW_PROBLEMS
+        ));
+    }
+    if problems.is_empty() && rows.is_empty() {
+        problems.push(format!(
             "{shown} has a header but no rows; each user takes one row"
         ));
     }
-    Ok((columns, rows))
+    if problems.is_empty() {
+        Ok((columns, rows))
+    } else {
+        Err(problems)
+    }
 }
 
 fn think(cx: &mut Ctx<'_>, p: &[Seg], s: &str) -> ThinkTime {

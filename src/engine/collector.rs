@@ -2,7 +2,7 @@
 //! windows for time series and block statistics, and what the progress line shows.
 
 use crate::metrics::{EndpointDelta, EndpointWindow, WindowData};
-use crate::result::{endpoint_result, TrialResult};
+use crate::result::{add_samples, endpoint_result, ErrorSampleWire, TrialResult};
 
 pub struct TrialCollector {
     names: Vec<String>,
@@ -13,6 +13,7 @@ pub struct TrialCollector {
     dropped: u64,
     latest_window: Option<i64>,
     latest: EndpointWindow,
+    samples: Vec<Vec<ErrorSampleWire>>,
 }
 
 /// All endpoints in one second.
@@ -37,6 +38,7 @@ impl TrialCollector {
             dropped: 0,
             latest_window: None,
             latest: EndpointWindow::new(),
+            samples: vec![Vec::new(); n],
         }
     }
 
@@ -44,6 +46,15 @@ impl TrialCollector {
         self.note_latest(&d);
         if d.window < 0 {
             return; // warmup: shown, not measured
+        }
+        for s in &d.samples {
+            if let Some(into) = self.samples.get_mut(s.endpoint) {
+                let wire = ErrorSampleWire {
+                    kind: s.kind.label(),
+                    message: s.message.clone(),
+                };
+                add_samples(into, std::slice::from_ref(&wire));
+            }
         }
         // A request that finished after the last second (it started before the end) counts
         // in the last second.
@@ -98,6 +109,7 @@ impl TrialCollector {
         measured_s: f64,
     ) -> TrialResult {
         let ran = (measured_s.ceil() as usize).clamp(1, self.windows.len());
+        let mut samples = self.samples;
         let endpoints = self
             .names
             .iter()
@@ -111,7 +123,9 @@ impl TrialCollector {
                         full
                     })
                     .collect();
-                endpoint_result(name, &self.totals[i], &windows, measured_s)
+                let mut e = endpoint_result(name, &self.totals[i], &windows, measured_s);
+                e.error_samples = std::mem::take(&mut samples[i]);
+                e
             })
             .collect();
         TrialResult {

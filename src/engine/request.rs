@@ -12,8 +12,11 @@ use crate::config::template::{Template, Vars};
 use crate::config::{Body, CaptureSource, Dataset, JsonTemplate, Profile, Step};
 use crate::metrics::{ErrorKind, Outcome};
 
-/// Bodies read for checks and captures are kept up to this size; the rest is counted, not kept.
-const BODY_KEEP_LIMIT: usize = 16 << 20;
+/// Bodies read for checks and captures are kept up to this size; the rest is read and counted,
+/// not kept, so a huge or endless body costs time, not memory.
+pub const BODY_KEEP_LIMIT: usize = 4 << 20;
+/// How much of an unexpected response's body is kept to describe it.
+const BODY_SAMPLE: usize = 200;
 
 /// The state one virtual user carries between requests.
 pub struct UserState {
@@ -85,6 +88,25 @@ impl Vars for Bound<'_> {
 pub struct StepResult {
     pub outcome: Outcome,
     pub done: Instant,
+    /// What went wrong, kept only for failures (to describe the first of each kind).
+    pub cause: Option<Box<Cause>>,
+}
+
+/// The evidence behind a failure.
+pub enum Cause {
+    /// The client failed: connect, timeout, reset, malformed response.
+    Client(reqwest::Error),
+    /// A response arrived but failed its expectations.
+    Response {
+        url: String,
+        reason: &'static str,
+        /// The start of the body.
+        body: Vec<u8>,
+        truncated: bool,
+    },
+    /// A template could not be rendered (a capture it uses is missing) or made an invalid URL
+    /// or header.
+    Template(&'static str),
 }
 
 fn render(t: &Template, b: &mut Bound<'_>) -> Option<String> {
@@ -109,7 +131,7 @@ fn render_json(j: &JsonTemplate, b: &mut Bound<'_>) -> Option<serde_json::Value>
     })
 }
 
-fn failed(kind: ErrorKind, start: Instant) -> StepResult {
+fn failed(kind: ErrorKind, start: Instant, cause: Cause) -> StepResult {
     let done = Instant::now();
     StepResult {
         outcome: Outcome {
@@ -118,7 +140,28 @@ fn failed(kind: ErrorKind, start: Instant) -> StepResult {
             error: Some(kind),
         },
         done,
+        cause: Some(Box::new(cause)),
     }
+}
+
+fn template_failed(start: Instant, what: &'static str) -> StepResult {
+    failed(ErrorKind::Capture, start, Cause::Template(what))
+}
+
+fn client_failed(e: reqwest::Error, start: Instant) -> StepResult {
+    failed(classify(&e), start, Cause::Client(e))
+}
+
+/// The hyper error somewhere in `e`'s chain of causes.
+fn hyper_cause(e: &reqwest::Error) -> Option<&hyper::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return Some(h);
+        }
+        source = s.source();
+    }
+    None
 }
 
 pub fn classify(e: &reqwest::Error) -> ErrorKind {
@@ -126,9 +169,97 @@ pub fn classify(e: &reqwest::Error) -> ErrorKind {
         ErrorKind::Connect
     } else if e.is_timeout() {
         ErrorKind::Timeout
+    } else if hyper_cause(e).is_some_and(|h| h.is_parse() || h.is_parse_status()) {
+        ErrorKind::Protocol
     } else {
         ErrorKind::Reset
     }
+}
+
+/// Describes a failure for people: the request (method, URL, the headers the profile sets, with
+/// sensitive values hidden) and what went wrong. Values of `{{env.*}}` are redacted by the
+/// caller, which knows them.
+pub fn describe(step: &Step, kind: ErrorKind, cause: &Cause) -> String {
+    let mut out = String::new();
+    let url = match cause {
+        Cause::Client(e) => e.url().map(strip_credentials),
+        Cause::Response { url, .. } => Some(url.clone()),
+        Cause::Template(_) => None,
+    };
+    out.push_str(step.method.as_str());
+    out.push(' ');
+    match url {
+        Some(u) => out.push_str(&u),
+        None => out.push_str(&step.path.describe()),
+    }
+    let mut headers: Vec<String> = step
+        .static_headers
+        .iter()
+        .filter(|(n, _)| *n != reqwest::header::USER_AGENT)
+        .map(|(n, v)| {
+            let shown = if crate::config::is_sensitive(n) || v.is_sensitive() {
+                "[redacted]".to_string()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            format!("{n}: {shown}")
+        })
+        .collect();
+    headers.extend(step.dynamic_headers.iter().map(|(n, t)| {
+        if crate::config::is_sensitive(n) {
+            format!("{n}: [redacted]")
+        } else {
+            format!("{n}: {}", t.describe())
+        }
+    }));
+    if !headers.is_empty() {
+        out.push_str(&format!(" [{}]", headers.join(", ")));
+    }
+    out.push_str(" → ");
+    match cause {
+        Cause::Client(e) => {
+            out.push_str(&kind.label());
+            let mut chain = Vec::new();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                chain.push(s.to_string());
+                source = s.source();
+            }
+            if !chain.is_empty() {
+                out.push_str(": ");
+                out.push_str(&chain.join(": "));
+            }
+        }
+        Cause::Response {
+            reason,
+            body,
+            truncated,
+            ..
+        } => {
+            out.push_str(reason);
+            if !body.is_empty() {
+                let text = String::from_utf8_lossy(body);
+                let text: String = text
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                out.push_str(&format!(
+                    "; body: {}{}",
+                    text.trim(),
+                    if *truncated { "…" } else { "" }
+                ));
+            }
+        }
+        Cause::Template(what) => out.push_str(what),
+    }
+    out
+}
+
+fn strip_credentials(u: &Url) -> String {
+    let mut u = u.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
 }
 
 /// Sends `step` for `user`. Latency runs from `start`: the scheduled start in the open model
@@ -155,11 +286,11 @@ pub async fn execute(
             let mut text = String::with_capacity(prefix.len() + 64);
             text.push_str(prefix);
             if step.path.render(&mut b, &mut text).is_err() {
-                return failed(ErrorKind::Capture, start);
+                return template_failed(start, "the path uses a variable not captured yet");
             }
             match Url::parse(&text) {
                 Ok(u) => u,
-                Err(_) => return failed(ErrorKind::Capture, start),
+                Err(_) => return template_failed(start, "the rendered path is not a valid URL"),
             }
         }
     };
@@ -168,10 +299,10 @@ pub async fn execute(
         .headers(step.static_headers.clone());
     for (name, t) in &step.dynamic_headers {
         let Some(v) = render(t, &mut b) else {
-            return failed(ErrorKind::Capture, start);
+            return template_failed(start, "a header uses a variable not captured yet");
         };
         let Ok(mut v) = HeaderValue::from_str(&v) else {
-            return failed(ErrorKind::Capture, start);
+            return template_failed(start, "a rendered header value is not a valid header");
         };
         if crate::config::is_sensitive(name) {
             v.set_sensitive(true);
@@ -183,17 +314,17 @@ pub async fn execute(
         Body::Static { bytes, .. } => req.body(bytes.clone()),
         Body::Json(j) => match render_json(j, &mut b) {
             Some(v) => req.body(v.to_string()),
-            None => return failed(ErrorKind::Capture, start),
+            None => return template_failed(start, "the body uses a variable not captured yet"),
         },
         Body::Text(t) => match render(t, &mut b) {
             Some(s) => req.body(s),
-            None => return failed(ErrorKind::Capture, start),
+            None => return template_failed(start, "the body uses a variable not captured yet"),
         },
         Body::Form(fields) => {
             let mut enc = form_urlencoded::Serializer::new(String::new());
             for (k, t) in fields {
                 let Some(v) = render(t, &mut b) else {
-                    return failed(ErrorKind::Capture, start);
+                    return template_failed(start, "the form uses a variable not captured yet");
                 };
                 enc.append_pair(k, &v);
             }
@@ -204,24 +335,33 @@ pub async fn execute(
 
     let mut resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return failed(classify(&e), start),
+        Err(e) => return client_failed(e, start),
     };
     let status = resp.status().as_u16();
-    let keep = step.needs_body();
+    let status_ok = step.expect.status_ok(status);
+    // The body is kept for checks and captures, and its start for describing a bad status.
+    let limit = if step.needs_body() {
+        BODY_KEEP_LIMIT
+    } else if !status_ok {
+        BODY_SAMPLE
+    } else {
+        0
+    };
     let mut body: Vec<u8> = Vec::new();
     let mut bytes_received = 0u64;
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 bytes_received += chunk.len() as u64;
-                if keep && body.len() < BODY_KEEP_LIMIT {
-                    let room = BODY_KEEP_LIMIT - body.len();
+                if body.len() < limit {
+                    let room = limit - body.len();
                     body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 }
             }
             Ok(None) => break,
             Err(e) => {
-                let mut r = failed(classify(&e), start);
+                let url = resp.url().clone();
+                let mut r = client_failed(e.with_url(url), start);
                 r.outcome.bytes_received = bytes_received;
                 return r;
             }
@@ -233,11 +373,17 @@ pub async fn execute(
         bytes_received,
         error: None,
     };
-    if !step.expect.status_ok(status) {
+    let mut reason = "";
+    if !status_ok {
         outcome.error = Some(ErrorKind::Status(status));
+        reason = resp
+            .status()
+            .canonical_reason()
+            .unwrap_or("unexpected status");
     } else if let Some(needle) = &step.expect.body_contains {
         if !contains(&body, needle.as_bytes()) {
             outcome.error = Some(ErrorKind::Check);
+            reason = "the body does not contain the expected text";
         }
     }
     if outcome.error.is_none() && !step.captures.is_empty() {
@@ -268,12 +414,31 @@ pub async fn execute(
                 Some(v) => b.user.vars[c.slot] = Some(v),
                 None => {
                     outcome.error = Some(ErrorKind::Capture);
+                    reason = if bytes_received as usize > body.len() {
+                        "a capture found nothing (the body was longer than the 4 MiB kept)"
+                    } else {
+                        "a capture found nothing in the response"
+                    };
                     break;
                 }
             }
         }
     }
-    StepResult { outcome, done }
+    let cause = outcome.error.map(|_| {
+        let truncated = (bytes_received as usize) > BODY_SAMPLE.min(body.len());
+        body.truncate(BODY_SAMPLE);
+        Box::new(Cause::Response {
+            url: strip_credentials(resp.url()),
+            reason,
+            body,
+            truncated,
+        })
+    });
+    StepResult {
+        outcome,
+        done,
+        cause,
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

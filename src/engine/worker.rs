@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::request::{execute, mix, UserState};
+use super::request::{describe, execute, mix, UserState};
 use super::shape::Shape;
 use crate::config::{Model, Profile};
 use crate::metrics::{Recorder, WindowData};
@@ -214,9 +214,15 @@ async fn iteration(
             timeout,
         )
         .await;
-        w.recorder
-            .borrow_mut()
-            .record(step.endpoint, r.done, r.outcome);
+        let mut recorder = w.recorder.borrow_mut();
+        recorder.record(step.endpoint, r.done, r.outcome);
+        if let (Some(kind), Some(cause)) = (r.outcome.error, &r.cause) {
+            if recorder.wants_sample(step.endpoint, kind) {
+                let text = profile.redact(&describe(step, kind, cause));
+                recorder.sample(step.endpoint, kind, text);
+            }
+        }
+        drop(recorder);
         if r.outcome.error.is_some() {
             return false;
         }

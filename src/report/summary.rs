@@ -53,10 +53,45 @@ pub fn render(result: &RunResult) -> String {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
+    let mut failures = String::new();
+    for name in result.endpoint_names() {
+        let Some(e) = result.merged_endpoint(&name) else {
+            continue;
+        };
+        if e.errors.total == 0 {
+            continue;
+        }
+        let w = &e.errors;
+        let mut kinds: Vec<String> = w
+            .status
+            .iter()
+            .map(|(code, n)| format!("{n} status {code}"))
+            .collect();
+        for (n, label) in [
+            (w.timeout, "timeout"),
+            (w.connect, "connect"),
+            (w.reset, "reset"),
+            (w.protocol, "protocol"),
+            (w.check, "check"),
+            (w.capture, "capture"),
+        ] {
+            if n > 0 {
+                kinds.push(format!("{n} {label}"));
+            }
+        }
+        failures.push_str(&format!("  {name}: {}\n", kinds.join(" · ")));
+        for s in &e.error_samples {
+            failures.push_str(&format!("    first {}: {}\n", s.kind, s.message));
+        }
+    }
     let iterations: u64 = result.trials.iter().map(|t| t.iterations).sum();
     let dropped: u64 = result.trials.iter().map(|t| t.dropped_iterations).sum();
     let measured: f64 = result.trials.iter().map(|t| t.measured_s).sum();
     let mut out = table.to_string();
+    if !failures.is_empty() {
+        out.push_str("\nerrors (all trials, warmup excluded; the first of each kind described):\n");
+        out.push_str(&failures);
+    }
     out.push_str(&format!(
         "\n{} trial{} · {:.0} s measured · {} iterations",
         result.trials.len(),

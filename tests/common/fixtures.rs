@@ -103,6 +103,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
             base_url: "http://127.0.0.1:8080/".into(),
         },
         trials: out,
+        client: None,
     }
 }
 
