@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod gate;
 pub mod input;
+pub mod limits;
 pub mod meta;
 pub mod metrics;
 pub mod progress;

@@ -89,12 +89,15 @@ pub enum RunError {
     Client(reqwest::Error),
     #[error("interrupted before the load started")]
     InterruptedEarly,
+    #[error("{0}")]
+    TooManyConnections(String),
 }
 
 impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
             RunError::InterruptedEarly => exit::INTERRUPTED,
+            RunError::TooManyConnections(_) => exit::INVALID_INPUT,
             _ => exit::RUN_FAILED,
         }
     }
@@ -138,6 +141,7 @@ pub async fn execute(
     workers: usize,
     progress: &mut Progress,
 ) -> Result<(RunResult, Ended), RunError> {
+    crate::limits::check_open_files(&profile).map_err(RunError::TooManyConnections)?;
     let (stop_tx, mut stop_rx) = watch::channel(None);
     let stop_tx = Arc::new(stop_tx);
     watch_signals(stop_tx.clone());

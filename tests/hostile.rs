@@ -474,3 +474,131 @@ impl Drop for Child {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn secrets_are_redacted_where_failed_requests_are_shown() {
+    let _machine = shared();
+    let server = serve(
+        axum::Router::new().fallback(|| async { (axum::http::StatusCode::UNAUTHORIZED, "no") }),
+    );
+    const TOKEN: &str = "tok-5e5e5e5e-from-env";
+    const COOKIE: &str = "session=c00c1e-secret";
+    const STATIC: &str = "Bearer static-secret-abc123";
+    let work = Work::with_profile(&format!(
+        r#"
+[target]
+base_url = "{url}"
+headers = {{ Authorization = "{STATIC}", Cookie = "{COOKIE}", "X-Trace" = "visible-trace" }}
+
+[load]
+model = "closed"
+users = 2
+warmup = "0s"
+duration = "1s"
+
+[[scenario]]
+name = "s"
+[[scenario.step]]
+request = "GET /orders?key={{{{env.PERFGATE_TEST_TOKEN}}}}"
+name = "GET /orders"
+headers = {{ "X-Api-Key" = "{{{{env.PERFGATE_TEST_TOKEN}}}}", "X-Tenant" = "t-{{{{env.PERFGATE_TEST_TOKEN}}}}" }}
+"#,
+        url = server.url
+    ));
+    let run = work.run_with(&[], &[("PERFGATE_TEST_TOKEN", TOKEN)]);
+    // `run --quiet` prints nothing; run again without it to see the summary too.
+    let out = work
+        .perfgate()
+        .args(["run", "-p", PROFILE, "-o", "loud.json"])
+        .env("PERFGATE_TEST_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let loud =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let result = run.ok();
+    let sample = sample_of(&result, "GET /orders", "status 401");
+    eprintln!("{sample}");
+    assert!(sample.contains("Unauthorized"), "{sample}");
+    assert!(sample.contains("x-trace: visible-trace"), "{sample}");
+    assert!(sample.contains("authorization: [redacted]"), "{sample}");
+    assert!(sample.contains("key=[redacted]"), "{sample}");
+    let files = std::fs::read_to_string(work.path(RESULT)).unwrap()
+        + &std::fs::read_to_string(work.path("loud.json")).unwrap();
+    assert!(loud.contains("first status 401"), "{loud}");
+    for secret in [TOKEN, COOKIE, STATIC, "static-secret", "c00c1e"] {
+        for (what, text) in [("the result", &files), ("the output", &loud)] {
+            assert!(!text.contains(secret), "{secret:?} is in {what}:\n{text}");
+        }
+    }
+}
+
+/// `perfgate run` on the work's profile with its open-files limits set to `soft` and `hard`.
+fn run_with_open_files(work: &Work, soft: u64, hard: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_perfgate"));
+    cmd.current_dir(work.dir.path())
+        .args(["run", "--quiet", "-p", PROFILE, "-o", RESULT]);
+    for var in PERFGATE_VARS {
+        cmd.env_remove(var);
+    }
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft as libc::rlim_t,
+                rlim_max: hard as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().expect("perfgate runs")
+}
+
+#[test]
+fn more_connections_than_open_files_are_refused_before_the_run() {
+    let _machine = shared();
+    let server = serve(fast_router());
+    let profile_for = |users: u64| {
+        profile(
+            &server.url,
+            &format!("model = \"closed\"\nusers = {users}\nwarmup = \"0s\"\nduration = \"1s\""),
+            "1s",
+            &[("/a", "")],
+        )
+    };
+    let work = Work::with_profile(&profile_for(1000));
+    let out = run_with_open_files(&work, 256, 256);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1000 connections") && stderr.contains("only 256 files"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("load.users"), "{stderr}");
+    assert!(server.log.is_empty(), "no load was sent");
+    assert!(work.result().is_none());
+    // Within the limit, it runs.
+    let work = Work::with_profile(&profile_for(100));
+    let out = run_with_open_files(&work, 256, 256);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!server.log.is_empty());
+    // A low soft limit under a higher hard one is raised: 1000 users run.
+    let work = Work::with_profile(&profile_for(1000));
+    let out = run_with_open_files(&work, 256, 4096);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = work.result().expect("a result");
+    assert_eq!(error_count(&result, "GET /a", "total"), 0, "{result:#}");
+}
