@@ -145,6 +145,8 @@ pub struct Step {
     pub path: Template,
     /// The full URL when the path has no variables (built once, reused for every request).
     pub static_url: Option<Url>,
+    /// The same as an HTTP/1 request target (path and query), for the direct HTTP/1 client.
+    pub static_origin: Option<hyper::Uri>,
     /// Headers without variables (target defaults merged in), built once.
     pub static_headers: HeaderMap,
     pub dynamic_headers: Vec<(HeaderName, Template)>,

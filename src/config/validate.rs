@@ -1147,11 +1147,20 @@ fn validate_step(
             endpoints.len() - 1
         }
     };
+    let static_origin = static_url.as_ref().and_then(|u| {
+        let mut target = u.path().to_string();
+        if let Some(q) = u.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        target.parse().ok()
+    });
     Some(Step {
         endpoint,
         method,
         path: path_t,
         static_url,
+        static_origin,
         static_headers,
         dynamic_headers,
         body,

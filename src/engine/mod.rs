@@ -7,6 +7,7 @@
 //! and the trial is returned as incomplete.
 
 mod collector;
+pub mod direct;
 pub mod request;
 pub mod shape;
 mod worker;

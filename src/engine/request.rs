@@ -3,10 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use reqwest::header::HeaderValue;
-use reqwest::{Client, Url};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Client, StatusCode, Url};
+
+use super::direct::{self, Direct, DirectError};
 
 use crate::config::template::{Template, Vars};
 use crate::config::{Body, CaptureSource, Dataset, JsonTemplate, Profile, Step};
@@ -28,6 +31,8 @@ pub struct UserState {
     pub iteration: u64,
     /// Per scenario: whether its `on_start` steps have succeeded for this user.
     pub started: Vec<bool>,
+    /// This user's own keep-alive connection (direct HTTP/1.1 client).
+    pub conn: Option<direct::Sender>,
 }
 
 /// SplitMix64: derives well-spread seeds from (seed, trial, user) without a shared generator.
@@ -51,6 +56,7 @@ impl UserState {
             rng: ChaCha8Rng::seed_from_u64(mix(seed ^ mix(trial as u64 ^ mix(id)))),
             iteration: 0,
             started: vec![false; profile.scenarios.len()],
+            conn: None,
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct StepResult {
 pub enum Cause {
     /// The client failed: connect, timeout, reset, malformed response.
     Client(reqwest::Error),
+    /// The direct HTTP/1.1 client failed.
+    Direct { url: String, error: DirectError },
     /// A response arrived but failed its expectations.
     Response {
         url: String,
@@ -148,10 +156,6 @@ fn template_failed(start: Instant, what: &'static str) -> StepResult {
     failed(ErrorKind::Capture, start, Cause::Template(what))
 }
 
-fn client_failed(e: reqwest::Error, start: Instant) -> StepResult {
-    failed(classify(&e), start, Cause::Client(e))
-}
-
 /// The hyper error somewhere in `e`'s chain of causes.
 fn hyper_cause(e: &reqwest::Error) -> Option<&hyper::Error> {
     let mut source = std::error::Error::source(e);
@@ -183,7 +187,8 @@ pub fn describe(step: &Step, kind: ErrorKind, cause: &Cause) -> String {
     let mut out = String::new();
     let url = match cause {
         Cause::Client(e) => e.url().map(strip_credentials),
-        Cause::Response { url, .. } => Some(url.clone()),
+        Cause::Direct { url, .. } => Some(url.clone()),
+        Cause::Response { url, .. } => Some(url.clone()).filter(|u| !u.is_empty()),
         Cause::Template(_) => None,
     };
     out.push_str(step.method.as_str());
@@ -230,6 +235,11 @@ pub fn describe(step: &Step, kind: ErrorKind, cause: &Cause) -> String {
                 out.push_str(&chain.join(": "));
             }
         }
+        Cause::Direct { error, .. } => {
+            out.push_str(&kind.label());
+            out.push_str(": ");
+            out.push_str(&error.to_string());
+        }
         Cause::Response {
             reason,
             body,
@@ -262,11 +272,264 @@ fn strip_credentials(u: &Url) -> String {
     u.to_string()
 }
 
+/// How requests reach the target: the direct HTTP/1.1 client (plain http) or reqwest (https,
+/// HTTP/2).
+pub enum Transport {
+    Direct(Direct),
+    Reqwest(Client),
+}
+
+/// A request rendered for this user, not yet bound to a transport.
+struct Prepared {
+    /// The full URL text when the path is dynamic (rendered), None for a static URL.
+    rendered: Option<String>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+}
+
+fn prepare(step: &Step, prefix: &str, b: &mut Bound<'_>) -> Result<Prepared, &'static str> {
+    let rendered = match &step.static_url {
+        Some(_) => None,
+        None => {
+            let mut text = String::with_capacity(prefix.len() + 64);
+            text.push_str(prefix);
+            step.path
+                .render(b, &mut text)
+                .map_err(|_| "the path uses a variable not captured yet")?;
+            Some(text)
+        }
+    };
+    let mut headers = Vec::with_capacity(step.dynamic_headers.len());
+    for (name, t) in &step.dynamic_headers {
+        let v = render(t, b).ok_or("a header uses a variable not captured yet")?;
+        let mut v = HeaderValue::from_str(&v)
+            .map_err(|_| "a rendered header value is not a valid header")?;
+        if crate::config::is_sensitive(name) {
+            v.set_sensitive(true);
+        }
+        headers.push((name.clone(), v));
+    }
+    const BODY_VAR: &str = "the body uses a variable not captured yet";
+    let body = match &step.body {
+        Body::None => Bytes::new(),
+        Body::Static { bytes, .. } => bytes.clone(),
+        Body::Json(j) => Bytes::from(render_json(j, b).ok_or(BODY_VAR)?.to_string()),
+        Body::Text(t) => Bytes::from(render(t, b).ok_or(BODY_VAR)?),
+        Body::Form(fields) => {
+            let mut enc = form_urlencoded::Serializer::new(String::new());
+            for (k, t) in fields {
+                let v = render(t, b).ok_or("the form uses a variable not captured yet")?;
+                enc.append_pair(k, &v);
+            }
+            Bytes::from(enc.finish())
+        }
+    };
+    Ok(Prepared {
+        rendered,
+        headers,
+        body,
+    })
+}
+
+/// A response read to its end.
+struct Fetched {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    bytes: u64,
+    /// The URL, for describing a failure: kept only when the response can still fail (an
+    /// unexpected status, a check or capture to come).
+    url: Option<String>,
+}
+
+/// Whether a response with `status` may still fail the step (so its URL is worth keeping).
+fn may_fail(step: &Step, status: StatusCode) -> bool {
+    step.needs_body() || !step.expect.status_ok(status.as_u16())
+}
+
+/// A failure of the transport, with the bytes read before it.
+struct Broken {
+    kind: ErrorKind,
+    cause: Cause,
+    bytes: u64,
+}
+
+/// How much of a body to keep: all of it (to 4 MiB) for checks and captures, the start of it to
+/// describe an unexpected status, nothing otherwise.
+fn keep_limit(step: &Step, status: StatusCode) -> usize {
+    if step.needs_body() {
+        BODY_KEEP_LIMIT
+    } else if !step.expect.status_ok(status.as_u16()) {
+        BODY_SAMPLE
+    } else {
+        0
+    }
+}
+
+async fn fetch_reqwest(
+    client: &Client,
+    step: &Step,
+    p: Prepared,
+    timeout: Duration,
+) -> Result<Fetched, Broken> {
+    let url = match p.rendered {
+        None => step.static_url.clone().unwrap_or_else(unreachable_url),
+        Some(text) => Url::parse(&text).map_err(|_| Broken {
+            kind: ErrorKind::Capture,
+            cause: Cause::Template("the rendered path is not a valid URL"),
+            bytes: 0,
+        })?,
+    };
+    let mut req = client
+        .request(step.method.clone(), url)
+        .headers(step.static_headers.clone());
+    for (name, v) in p.headers {
+        req = req.header(name, v);
+    }
+    if !p.body.is_empty() {
+        req = req.body(p.body);
+    }
+    let broken = |e: reqwest::Error, bytes| Broken {
+        kind: classify(&e),
+        cause: Cause::Client(e),
+        bytes,
+    };
+    let mut resp = req
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| broken(e, 0))?;
+    let status = resp.status();
+    let limit = keep_limit(step, status);
+    let mut body = Vec::new();
+    let mut bytes = 0u64;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                bytes += chunk.len() as u64;
+                if body.len() < limit {
+                    let room = limit - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let url = resp.url().clone();
+                return Err(broken(e.with_url(url), bytes));
+            }
+        }
+    }
+    Ok(Fetched {
+        status,
+        headers: std::mem::take(resp.headers_mut()),
+        body,
+        bytes,
+        url: may_fail(step, status).then(|| strip_credentials(resp.url())),
+    })
+}
+
+/// Never reached: a step without a static URL always has a rendered one.
+fn unreachable_url() -> Url {
+    Url::parse("http://invalid./").expect("a constant URL parses")
+}
+
+async fn fetch_direct(
+    d: &Direct,
+    conn: &mut Option<direct::Sender>,
+    step: &Step,
+    p: Prepared,
+    timeout: Duration,
+) -> Result<Fetched, Broken> {
+    let uri: hyper::Uri = match (&step.static_origin, p.rendered) {
+        (Some(u), _) => u.clone(),
+        (None, Some(text)) => {
+            // The rendered text is the full URL; the request target is its path and query.
+            // Where it is not a valid request target as written (spaces, non-ASCII), it is
+            // normalised the way a URL parser would.
+            let target = text.strip_prefix(d.origin.as_str()).unwrap_or("");
+            match target.parse() {
+                Ok(u) => u,
+                Err(_) => match Url::parse(&text) {
+                    Ok(u) => {
+                        let mut t = u.path().to_string();
+                        if let Some(q) = u.query() {
+                            t.push('?');
+                            t.push_str(q);
+                        }
+                        t.parse().map_err(|_| Broken {
+                            kind: ErrorKind::Capture,
+                            cause: Cause::Template("the rendered path is not a valid URL"),
+                            bytes: 0,
+                        })?
+                    }
+                    Err(_) => {
+                        return Err(Broken {
+                            kind: ErrorKind::Capture,
+                            cause: Cause::Template("the rendered path is not a valid URL"),
+                            bytes: 0,
+                        })
+                    }
+                },
+            }
+        }
+        (None, None) => {
+            return Err(Broken {
+                kind: ErrorKind::Capture,
+                cause: Cause::Template("the path could not be rendered"),
+                bytes: 0,
+            })
+        }
+    };
+    let mut req = hyper::Request::new(direct::Body::new(p.body));
+    *req.method_mut() = step.method.clone();
+    *req.uri_mut() = uri.clone();
+    *req.headers_mut() = step.static_headers.clone();
+    for (name, v) in p.headers {
+        req.headers_mut().insert(name, v);
+    }
+    d.finish(&mut req);
+    let url = || format!("{}{}", d.origin, uri);
+    let mut bytes = 0u64;
+    let mut body = Vec::new();
+    let work = async {
+        let mut resp = d.send(conn, req).await?;
+        let status = resp.status();
+        let limit = keep_limit(step, status);
+        direct::read_body(resp.body_mut(), &mut body, limit, &mut bytes).await?;
+        Ok::<_, DirectError>((status, std::mem::take(resp.headers_mut())))
+    };
+    let outcome = match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(DirectError::Timeout),
+    };
+    match outcome {
+        Ok((status, headers)) => Ok(Fetched {
+            status,
+            headers,
+            body,
+            bytes,
+            url: may_fail(step, status).then(url),
+        }),
+        Err(e) => {
+            // Its state is unknown (a body left unread, a timeout): never reuse it.
+            *conn = None;
+            Err(Broken {
+                kind: e.kind(),
+                cause: Cause::Direct {
+                    url: url(),
+                    error: e,
+                },
+                bytes,
+            })
+        }
+    }
+}
+
 /// Sends `step` for `user`. Latency runs from `start`: the scheduled start in the open model
 /// (so a stalled server shows up even for requests that could not be sent on time), the send
 /// time otherwise.
 pub async fn execute(
-    client: &Client,
+    transport: &Transport,
     profile: &Profile,
     prefix: &str,
     step: &Step,
@@ -279,94 +542,28 @@ pub async fn execute(
         user,
         data: &profile.datasets,
     };
-
-    let url = match &step.static_url {
-        Some(u) => u.clone(),
-        None => {
-            let mut text = String::with_capacity(prefix.len() + 64);
-            text.push_str(prefix);
-            if step.path.render(&mut b, &mut text).is_err() {
-                return template_failed(start, "the path uses a variable not captured yet");
-            }
-            match Url::parse(&text) {
-                Ok(u) => u,
-                Err(_) => return template_failed(start, "the rendered path is not a valid URL"),
-            }
+    let prepared = match prepare(step, prefix, &mut b) {
+        Ok(p) => p,
+        Err(what) => return template_failed(start, what),
+    };
+    let fetched = match transport {
+        Transport::Reqwest(c) => fetch_reqwest(c, step, prepared, timeout).await,
+        Transport::Direct(d) => fetch_direct(d, &mut b.user.conn, step, prepared, timeout).await,
+    };
+    let Fetched {
+        status,
+        headers,
+        mut body,
+        bytes: bytes_received,
+        url,
+    } = match fetched {
+        Ok(f) => f,
+        Err(broken) => {
+            let mut r = failed(broken.kind, start, broken.cause);
+            r.outcome.bytes_received = broken.bytes;
+            return r;
         }
     };
-    let mut req = client
-        .request(step.method.clone(), url)
-        .headers(step.static_headers.clone());
-    for (name, t) in &step.dynamic_headers {
-        let Some(v) = render(t, &mut b) else {
-            return template_failed(start, "a header uses a variable not captured yet");
-        };
-        let Ok(mut v) = HeaderValue::from_str(&v) else {
-            return template_failed(start, "a rendered header value is not a valid header");
-        };
-        if crate::config::is_sensitive(name) {
-            v.set_sensitive(true);
-        }
-        req = req.header(name, v);
-    }
-    req = match &step.body {
-        Body::None => req,
-        Body::Static { bytes, .. } => req.body(bytes.clone()),
-        Body::Json(j) => match render_json(j, &mut b) {
-            Some(v) => req.body(v.to_string()),
-            None => return template_failed(start, "the body uses a variable not captured yet"),
-        },
-        Body::Text(t) => match render(t, &mut b) {
-            Some(s) => req.body(s),
-            None => return template_failed(start, "the body uses a variable not captured yet"),
-        },
-        Body::Form(fields) => {
-            let mut enc = form_urlencoded::Serializer::new(String::new());
-            for (k, t) in fields {
-                let Some(v) = render(t, &mut b) else {
-                    return template_failed(start, "the form uses a variable not captured yet");
-                };
-                enc.append_pair(k, &v);
-            }
-            req.body(enc.finish())
-        }
-    };
-    let req = req.timeout(timeout);
-
-    let mut resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) => return client_failed(e, start),
-    };
-    let status = resp.status().as_u16();
-    let status_ok = step.expect.status_ok(status);
-    // The body is kept for checks and captures, and its start for describing a bad status.
-    let limit = if step.needs_body() {
-        BODY_KEEP_LIMIT
-    } else if !status_ok {
-        BODY_SAMPLE
-    } else {
-        0
-    };
-    let mut body: Vec<u8> = Vec::new();
-    let mut bytes_received = 0u64;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                bytes_received += chunk.len() as u64;
-                if body.len() < limit {
-                    let room = limit - body.len();
-                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                let url = resp.url().clone();
-                let mut r = client_failed(e.with_url(url), start);
-                r.outcome.bytes_received = bytes_received;
-                return r;
-            }
-        }
-    }
     let done = Instant::now();
     let mut outcome = Outcome {
         latency: done.saturating_duration_since(start),
@@ -374,12 +571,9 @@ pub async fn execute(
         error: None,
     };
     let mut reason = "";
-    if !status_ok {
-        outcome.error = Some(ErrorKind::Status(status));
-        reason = resp
-            .status()
-            .canonical_reason()
-            .unwrap_or("unexpected status");
+    if !step.expect.status_ok(status.as_u16()) {
+        outcome.error = Some(ErrorKind::Status(status.as_u16()));
+        reason = status.canonical_reason().unwrap_or("unexpected status");
     } else if let Some(needle) = &step.expect.body_contains {
         if !contains(&body, needle.as_bytes()) {
             outcome.error = Some(ErrorKind::Check);
@@ -398,8 +592,7 @@ pub async fn execute(
         };
         for c in &step.captures {
             let value = match &c.source {
-                CaptureSource::Header(h) => resp
-                    .headers()
+                CaptureSource::Header(h) => headers
                     .get(h)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string),
@@ -428,7 +621,7 @@ pub async fn execute(
         let truncated = (bytes_received as usize) > BODY_SAMPLE.min(body.len());
         body.truncate(BODY_SAMPLE);
         Box::new(Cause::Response {
-            url: strip_credentials(resp.url()),
+            url: url.unwrap_or_default(),
             reason,
             body,
             truncated,

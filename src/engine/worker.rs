@@ -12,7 +12,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::request::{describe, execute, mix, UserState};
+use super::direct::Direct;
+use super::request::{describe, execute, mix, Transport, UserState};
 use super::shape::Shape;
 use crate::config::{Model, Profile};
 use crate::metrics::{Recorder, WindowData};
@@ -38,7 +39,7 @@ struct Shared {
     trial_start: Instant,
     measure_start: Instant,
     end: Instant,
-    client: reqwest::Client,
+    transport: Transport,
     prefix: String,
     shape: Shape,
     recorder: RefCell<Recorder>,
@@ -70,6 +71,20 @@ pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error
     b.build()
 }
 
+/// The direct HTTP/1.1 client for a plain-http target, reqwest otherwise (https, HTTP/2).
+/// `PERFGATE_HTTP_CLIENT=reqwest` forces reqwest, to compare the two.
+async fn transport(profile: &Profile) -> Result<Transport, String> {
+    let forced = std::env::var("PERFGATE_HTTP_CLIENT").unwrap_or_default();
+    if forced != "reqwest" {
+        if let Some(d) = Direct::for_target(&profile.target).await? {
+            return Ok(Transport::Direct(d));
+        }
+    }
+    build_client(profile)
+        .map(Transport::Reqwest)
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// Runs the worker to completion on the current thread.
 pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
     let ready = spec.ready.take();
@@ -77,8 +92,7 @@ pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a worker runtime: {e}"))?;
-    let client =
-        build_client(&spec.profile).map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let transport = rt.block_on(transport(&spec.profile))?;
     let local = tokio::task::LocalSet::new();
     let profile = spec.profile.clone();
     // Start-up (runtime, client, TLS set-up) happens before the trial's clock starts, so it never
@@ -117,7 +131,7 @@ pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
                 Some(*acc)
             })
             .collect(),
-        client,
+        transport,
         spec,
     });
     local.block_on(&rt, async {
@@ -205,7 +219,7 @@ async fn iteration(
             return false;
         }
         let r = execute(
-            &w.client,
+            &w.transport,
             profile,
             &w.prefix,
             step,
