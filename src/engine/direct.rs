@@ -111,7 +111,10 @@ impl Direct {
             match TcpStream::connect(a).await {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
+                    // Read buffers grow with large bodies up to 64 KiB (hyper's default is
+                    // 400 KiB), so ten thousand idle connections stay cheap.
                     let (sender, conn) = http1::Builder::new()
+                        .max_buf_size(64 << 10)
                         .handshake(TokioIo::new(stream))
                         .await
                         .map_err(DirectError::Http)?;
