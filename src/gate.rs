@@ -56,6 +56,46 @@ fn load_baseline(g: &GateArgs) -> Result<(RunResult, String), i32> {
     }
 }
 
+/// The result to judge; a missing one says how to make it.
+fn load_current(path: &Path) -> Result<RunResult, i32> {
+    RunResult::read(path).map_err(|e| match &e {
+        crate::result::ReadError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            fail(
+                format!("{e}; run `perfgate run` first, or name the result with --current FILE"),
+                exit::INVALID_INPUT,
+            )
+        }
+        _ => fail(e, exit::INVALID_INPUT),
+    })
+}
+
+/// The exit code when several inputs failed (each has said why): invalid input comes first,
+/// because fixing it is the next step whatever else is missing.
+fn worst(codes: &[Option<i32>]) -> i32 {
+    if codes.contains(&Some(exit::INVALID_INPUT)) {
+        exit::INVALID_INPUT
+    } else {
+        codes
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(exit::INVALID_INPUT)
+    }
+}
+
+/// The endpoints of both sides, each once, in first-seen order.
+fn union(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    for e in b {
+        if !a.contains(&e) {
+            a.push(e);
+        }
+    }
+    a
+}
+
 /// Refuses (exit 3) results that measure different things, unless allowed.
 fn comparable(base: &RunResult, cur: &RunResult, allow: bool) -> Result<(), i32> {
     let c = compare::comparability(base, cur);
@@ -107,11 +147,17 @@ async fn publish_and_exit(c: &Comparison, args: &crate::cli::PublishArgs) -> i32
 
 pub async fn compare(args: CompareArgs) -> i32 {
     let run = || -> Result<Comparison, i32> {
-        let th = thresholds(&args.gate)?;
-        let (base, label) = load_baseline(&args.gate)?;
-        let cur = RunResult::read(&args.current).map_err(|e| fail(e, exit::INVALID_INPUT))?;
-        let mut endpoints = base.endpoint_names();
-        endpoints.extend(cur.endpoint_names());
+        // Every input is read, and every one that is wrong is reported, before giving up.
+        let (th, base, cur) = match (
+            thresholds(&args.gate),
+            load_baseline(&args.gate),
+            load_current(&args.current),
+        ) {
+            (Ok(th), Ok(base), Ok(cur)) => (th, base, cur),
+            (th, base, cur) => return Err(worst(&[th.err(), base.err(), cur.err()])),
+        };
+        let (base, label) = base;
+        let endpoints = union(base.endpoint_names(), cur.endpoint_names());
         if let Some(e) = th.unmatched(&endpoints) {
             return Err(fail(e, exit::INVALID_INPUT));
         }
@@ -140,21 +186,17 @@ pub async fn compare(args: CompareArgs) -> i32 {
 }
 
 pub async fn check(args: CheckArgs) -> i32 {
-    // Everything that can be checked before the load runs is checked first.
-    let profile = match crate::config::load(&args.run.profile.profile, &args.run.overrides()) {
-        Ok(p) => Arc::new(p),
-        Err(e) => return fail(e, exit::INVALID_INPUT),
-    };
-    let th = match thresholds(&args.gate) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let (base, label) = match load_baseline(&args.gate) {
-        Ok(b) => b,
-        Err(code) => return code,
-    };
-    let mut endpoints = base.endpoint_names();
-    endpoints.extend(profile.endpoints.iter().cloned());
+    // Everything that can be checked before the load runs is checked first, and every input
+    // that is wrong is reported before giving up.
+    let profile = crate::config::load(&args.run.profile.profile, &args.run.overrides())
+        .map(Arc::new)
+        .map_err(|e| fail(e, exit::INVALID_INPUT));
+    let (profile, th, (base, label)) =
+        match (profile, thresholds(&args.gate), load_baseline(&args.gate)) {
+            (Ok(p), Ok(th), Ok(base)) => (p, th, base),
+            (p, th, base) => return worst(&[p.err(), th.err(), base.err()]),
+        };
+    let endpoints = union(base.endpoint_names(), profile.endpoints.clone());
     if let Some(e) = th.unmatched(&endpoints) {
         return fail(e, exit::INVALID_INPUT);
     }

@@ -49,6 +49,23 @@ fn plain_json(message: &str) -> String {
     plain(message).replace("expected a table", "expected an object")
 }
 
+/// The bytes of a file as text; or, when they are not UTF-8, the line and column of the first
+/// byte that is not and a message saying so.
+pub fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, ((usize, usize), String)> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        (
+            line_col(valid, at),
+            format!(
+                "byte 0x{:02x} is not UTF-8 text; {what} is UTF-8 text (a binary or re-encoded file?)",
+                bytes[at]
+            ),
+        )
+    })
+}
+
 /// 1-based line and column (in bytes, like the TOML readers) of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -260,9 +277,10 @@ pub fn check_result(value: &Value, text: &str, path: &Path) -> Result<RunResult,
             return Ok(r);
         }
         // Deserialization failed but no problem was pinned down: say what serde said.
-        let message = RunResult::deserialize(value)
-            .err()
-            .map_or_else(|| "not a perfgate result".to_string(), |e| plain_json(&e.to_string()));
+        let message = RunResult::deserialize(value).err().map_or_else(
+            || "not a perfgate result".to_string(),
+            |e| plain_json(&e.to_string()),
+        );
         found.push((Vec::new(), message));
     }
     let more = found.len().saturating_sub(MAX_PROBLEMS);
@@ -431,13 +449,19 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
         if !indexes.insert(t.index) {
             out.push((
                 key(&tp, &["index"]),
-                format!("trial index {} appears twice; each trial has its own", t.index),
+                format!(
+                    "trial index {} appears twice; each trial has its own",
+                    t.index
+                ),
             ));
         }
         if t.measured_s < 0.0 {
             out.push((
                 key(&tp, &["measured_s"]),
-                format!("{} is not a duration; the measured seconds are ≥ 0", t.measured_s),
+                format!(
+                    "{} is not a duration; the measured seconds are ≥ 0",
+                    t.measured_s
+                ),
             ));
         }
         let mut names = std::collections::BTreeSet::new();
@@ -454,7 +478,10 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
             if e.throughput_rps < 0.0 {
                 out.push((
                     key(&ep, &["throughput_rps"]),
-                    format!("{who}: {} is not a throughput; requests per second are ≥ 0", e.throughput_rps),
+                    format!(
+                        "{who}: {} is not a throughput; requests per second are ≥ 0",
+                        e.throughput_rps
+                    ),
                 ));
             }
             if e.errors.total > e.requests {

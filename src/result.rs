@@ -261,17 +261,9 @@ impl RunResult {
             path: path.to_path_buf(),
             source,
         })?;
-        match std::str::from_utf8(&bytes) {
-            Ok(text) => Self::parse(text, path),
-            Err(e) => {
-                let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
-                let byte = bytes[e.valid_up_to()];
-                Err(invalid(
-                    path,
-                    Some(crate::input::line_col(valid, valid.len())),
-                    format!("byte 0x{byte:02x} is not UTF-8 text; a perfgate result is JSON in UTF-8 (a binary or re-encoded file?)"),
-                ))
-            }
+        match crate::input::utf8(bytes, "a perfgate result") {
+            Ok(text) => Self::parse(&text, path),
+            Err((at, message)) => Err(invalid(path, Some(at), message)),
         }
     }
 

@@ -132,6 +132,11 @@ pub struct Comparability {
     pub warnings: Vec<String>,
 }
 
+/// A load size for people: the value, or "none" (the other model).
+fn shown(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "none".into())
+}
+
 pub fn comparability(base: &RunResult, cur: &RunResult) -> Comparability {
     let (b, c) = (&base.meta, &cur.meta);
     let mut mismatches = Vec::new();
@@ -147,10 +152,18 @@ pub fn comparability(base: &RunResult, cur: &RunResult) -> Comparability {
         mismatches.push(format!("load model {} vs {}", bl.model, cl.model));
     }
     if bl.users != cl.users {
-        mismatches.push(format!("users {:?} vs {:?}", bl.users, cl.users));
+        mismatches.push(format!(
+            "users {} vs {}",
+            shown(bl.users.map(|u| u.to_string())),
+            shown(cl.users.map(|u| u.to_string()))
+        ));
     }
     if bl.rate != cl.rate {
-        mismatches.push(format!("rate {:?} vs {:?}", bl.rate, cl.rate));
+        mismatches.push(format!(
+            "rate {} vs {}",
+            shown(bl.rate.map(|r| format!("{r}/s"))),
+            shown(cl.rate.map(|r| format!("{r}/s")))
+        ));
     }
     if bl.duration_s != cl.duration_s || bl.warmup_s != cl.warmup_s {
         mismatches.push(format!(

@@ -257,11 +257,97 @@ fn metric_value(metric: Metric, s: &str) -> Result<f64, String> {
     }
 }
 
+const DEFAULTS_KEYS: &[&str] = &[
+    "max_regression",
+    "warn",
+    "min_delta",
+    "metrics",
+    "confidence",
+];
+const RULE_KEYS: &[&str] = &[
+    "endpoint",
+    "metric",
+    "max",
+    "warn_above",
+    "max_regression",
+    "warn",
+    "min_delta",
+];
+
+/// For an unknown key: the keys its table has, and the likeliest one meant.
+fn known_keys(path: &[Seg]) -> String {
+    let (keys, table): (&[&str], &str) = match path {
+        [Seg::Key(d), Seg::Key(_)] if d == "defaults" => (DEFAULTS_KEYS, "[defaults]"),
+        [Seg::Key(r), Seg::Index(_), Seg::Key(_)] if r == "rule" => (RULE_KEYS, "a [[rule]]"),
+        [Seg::Key(_)] => (&["defaults", "rule"], "the file"),
+        _ => return String::new(),
+    };
+    let Some(Seg::Key(typo)) = path.last() else {
+        return String::new();
+    };
+    let near = keys
+        .iter()
+        .map(|k| (edit_distance(typo, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min();
+    let mut out = format!("; the keys of {table} are {}", keys.join(", "));
+    if let Some((_, k)) = near {
+        out.push_str(&format!(" (did you mean `{k}`?)"));
+    }
+    out
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// For a value of the wrong type: what to write instead.
+fn type_hint(key: &str) -> &'static str {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    match last {
+        "max_regression" | "warn" => "; write a percentage in quotes, e.g. \"10%\"",
+        "min_delta" | "max" | "warn_above" => {
+            "; write a value in quotes in the metric's unit, e.g. \"200ms\", or \"2%\" for error_rate"
+        }
+        "confidence" => "; write a number between 0.5 and 1, e.g. 0.99",
+        "metrics" => "; write a list of metric names in quotes, e.g. [\"p50\", \"p95\", \"error_rate\"]",
+        "metric" => "; write one metric in quotes, e.g. \"p95\"",
+        "endpoint" => "; write an endpoint pattern in quotes, e.g. \"GET /api/*\"",
+        _ if last.starts_with("metrics[") => "; write each metric in quotes, e.g. \"p95\"",
+        "defaults" => "; write the defaults as a table: [defaults]",
+        _ if last.starts_with("rule") => "; write each rule as a table: [[rule]]",
+        _ => "",
+    }
+}
+
 impl Thresholds {
     /// Reads `path`. A missing file is an error only if `required` (given explicitly).
     pub fn load(path: &Path, required: bool) -> Result<Thresholds, FileProblems> {
-        match std::fs::read_to_string(path) {
-            Ok(src) => Self::parse(&src, path),
+        match std::fs::read(path) {
+            Ok(bytes) => match crate::input::utf8(bytes, "thresholds.toml") {
+                Ok(src) => Self::parse(&src, path),
+                Err((at, message)) => Err(FileProblems {
+                    file: path.to_path_buf(),
+                    problems: vec![Problem {
+                        position: Some(at),
+                        key: String::new(),
+                        message,
+                    }],
+                }),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
                 Ok(Thresholds::default())
             }
@@ -289,11 +375,23 @@ impl Thresholds {
             .map(|k| {
                 locator.problem(
                     k,
-                    "unknown key (a typo would silently drop a rule, so this is an error)",
+                    format!(
+                        "unknown key (a typo would silently drop a rule, so this is an error){}",
+                        known_keys(k)
+                    ),
                 )
             })
             .collect();
-        problems.extend(type_errors);
+        // Rules with a value of the wrong type: what else they lack follows from it.
+        let mistyped: Vec<String> = type_errors
+            .iter()
+            .filter_map(|p| p.key.strip_prefix("rule["))
+            .filter_map(|k| k.split_once(']').map(|(i, _)| i.to_string()))
+            .collect();
+        problems.extend(type_errors.into_iter().map(|mut p| {
+            p.message.push_str(type_hint(&p.key));
+            p
+        }));
         let mut th = Thresholds {
             path: Some(path.to_path_buf()),
             ..Thresholds::default()
@@ -361,6 +459,7 @@ impl Thresholds {
         }
         for (i, r) in raw.rule.iter().enumerate() {
             let rp = vec![Seg::Key("rule".into()), Seg::Index(i)];
+            let mistyped = mistyped.contains(&i.to_string());
             let rk = |k: &str| {
                 let mut v = rp.clone();
                 v.push(Seg::Key(k.into()));
@@ -383,6 +482,7 @@ impl Thresholds {
                 let s = s.as_ref()?;
                 match metric {
                     Some(m) => check(metric_value(m, s), rk(k), problems),
+                    None if mistyped => None,
                     None => {
                         problems.push(locator.problem(&rk(k), format!("`{k}` is a value in the unit of one metric; add metric = \"p95\" (or the metric it limits)")));
                         None
@@ -431,7 +531,8 @@ impl Thresholds {
                 position: locator.locate(&rp),
                 index: i,
             };
-            if r.max.is_none()
+            if !mistyped
+                && r.max.is_none()
                 && r.warn_above.is_none()
                 && r.max_regression.is_none()
                 && r.warn.is_none()

@@ -197,9 +197,19 @@ pub enum ConfigError {
 
 /// Reads, validates and resolves the profile at `path`.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Profile, ConfigError> {
-    let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
+    })?;
+    let src = crate::input::utf8(bytes, "a profile").map_err(|(at, message)| {
+        ConfigError::Invalid(FileProblems {
+            file: path.to_path_buf(),
+            problems: vec![Problem {
+                position: Some(at),
+                key: String::new(),
+                message,
+            }],
+        })
     })?;
     let env = |k: &str| std::env::var(k).ok();
     parse(&src, path, overrides, &env).map_err(ConfigError::Invalid)
@@ -289,14 +299,14 @@ pub fn deserialize<T: serde::de::DeserializeOwned>(
             type_errors.push(Problem {
                 position: None,
                 key: String::new(),
-                message: e.message().trim().to_string(),
+                message: crate::input::plain(e.message()),
             });
             return Err(type_errors.remove(0));
         };
         type_errors.push(Problem {
             position: locator.locate(&path),
             key: path_string(&path),
-            message: e.message().trim().to_string(),
+            message: crate::input::plain(e.message()),
         });
         let mut table: toml::Table = match toml::from_str(&text) {
             Ok(t) => t,

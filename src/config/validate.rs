@@ -735,9 +735,12 @@ fn validate_data(
 /// At most this many bad rows of one data file are listed; the rest are counted.
 const MAX_ROW_PROBLEMS: usize = 10;
 
+/// A data file's column names and rows.
+type Csv = (Vec<String>, Vec<Vec<String>>);
+
 /// Reads a data file: a header naming every column, then at least one row of as many fields.
 /// Every problem found is returned, each naming the file and its line.
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Vec<String>> {
+fn read_csv(path: &Path) -> Result<Csv, Vec<String>> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read {shown}: {e}")])?;
     let empty = || {
@@ -754,9 +757,8 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Vec<String>>
         .from_reader(bytes.as_slice());
     let mut records = reader.byte_records();
     let line_of = |r: &csv::ByteRecord| r.position().map_or(0, |p| p.line());
-    let not_utf8 = |line: u64| {
-        format!("{shown}:{line}: this line is not UTF-8 text; save the file as UTF-8")
-    };
+    let not_utf8 =
+        |line: u64| format!("{shown}:{line}: this line is not UTF-8 text; save the file as UTF-8");
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(vec![format!("{shown}: {e}")]),
