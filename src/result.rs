@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::{self, EndpointWindow, ErrorCounts};
 
+mod hdr;
+
 pub const FORMAT: &str = "perfgate/result/v1";
 const FORMAT_PREFIX: &str = "perfgate/result/v";
 const MAJOR: u32 = 1;
@@ -368,8 +370,9 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s.trim())
         .map_err(|e| format!("not base64: {e}"))?;
+    let v2 = hdr::plain_v2(&bytes)?;
     Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
+        .deserialize(&mut &v2[..])
         .map_err(|e| match e {
             hdrhistogram::serialization::DeserializeError::IoError(_) => {
                 "the encoded data ends early or does not inflate".to_string()

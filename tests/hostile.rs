@@ -198,6 +198,18 @@ async fn connection(mut sock: TcpStream, seen: Arc<Seen>) {
                 }
                 false
             }
+            "/chunked" => sock
+                .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nx-trailer: t\r\n\r\n")
+                .await
+                .is_ok(),
+            "/interim" => sock
+                .write_all(b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .is_ok(),
+            "/http10" => {
+                let _ = sock.write_all(b"HTTP/1.0 200 OK\r\n\r\nuntil close").await;
+                false
+            }
             _ => sock
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
                 .await
@@ -565,7 +577,9 @@ fn more_connections_than_open_files_are_refused_before_the_run() {
         profile(
             &server.url,
             &format!("model = \"closed\"\nusers = {users}\nwarmup = \"0s\"\nduration = \"1s\""),
-            "1s",
+            // A thousand connections at once overflow the test server's accept backlog; the
+            // kernel retries the dropped SYNs after a second.
+            "5s",
             &[("/a", "")],
         )
     };
@@ -601,4 +615,40 @@ fn more_connections_than_open_files_are_refused_before_the_run() {
     );
     let result = work.result().expect("a result");
     assert_eq!(error_count(&result, "GET /a", "total"), 0, "{result:#}");
+}
+
+#[test]
+fn chunked_interim_and_close_delimited_responses_are_read_whole() {
+    let _machine = shared();
+    let server = fault_server();
+    let work = Work::with_profile(&profile(
+        &server.url,
+        "model = \"closed\"\nusers = 3\nwarmup = \"0s\"\nduration = \"1s\"",
+        "2s",
+        &[
+            ("/chunked", "expect = { body_contains = \"hello, world\" }"),
+            ("/interim", "expect = { status = [200] }"),
+            ("/http10", "expect = { body_contains = \"until close\" }"),
+        ],
+    ));
+    let result = run(&work, Duration::from_secs(20));
+    for (path, len) in [("/chunked", 12), ("/interim", 2), ("/http10", 11)] {
+        let name = format!("GET {path}");
+        let n = requests(&result, &name);
+        assert!(n > 0, "{name}");
+        assert_eq!(
+            error_count(&result, &name, "total"),
+            0,
+            "{}",
+            errors(&result, &name)
+        );
+        assert_eq!(
+            endpoint(&result, &name)["bytes_received"].as_u64().unwrap(),
+            n * len,
+            "{name}: every body byte counted, nothing of the framing"
+        );
+    }
+    // Chunked and interim responses keep the connection; HTTP/1.0 without keep-alive does not.
+    let conns = server.seen.connections.load(Ordering::Relaxed);
+    assert!(conns >= server.seen.requests("/http10"));
 }

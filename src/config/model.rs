@@ -139,6 +139,8 @@ pub struct ThinkTime {
 
 #[derive(Debug)]
 pub struct Step {
+    /// Unique within the profile (0, 1, …), for per-step tables.
+    pub id: usize,
     pub endpoint: usize,
     pub method: Method,
     /// Path and query, resolved against the base URL when sent.
@@ -146,7 +148,7 @@ pub struct Step {
     /// The full URL when the path has no variables (built once, reused for every request).
     pub static_url: Option<Url>,
     /// The same as an HTTP/1 request target (path and query), for the direct HTTP/1 client.
-    pub static_origin: Option<hyper::Uri>,
+    pub static_origin: Option<String>,
     /// Headers without variables (target defaults merged in), built once.
     pub static_headers: HeaderMap,
     pub dynamic_headers: Vec<(HeaderName, Template)>,

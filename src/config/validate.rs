@@ -277,6 +277,13 @@ pub(super) fn validate(
     };
     secrets.sort();
     secrets.dedup();
+    let mut scenarios = scenarios;
+    let all_steps = scenarios
+        .iter_mut()
+        .flat_map(|s| s.on_start.iter_mut().chain(s.steps.iter_mut()));
+    for (id, step) in all_steps.enumerate() {
+        step.id = id;
+    }
     Ok(Profile {
         name,
         path: file.to_path_buf(),
@@ -1155,9 +1162,10 @@ fn validate_step(
             target.push('?');
             target.push_str(q);
         }
-        target.parse().ok()
+        Some(target)
     });
     Some(Step {
+        id: 0, // numbered once the profile is complete
         endpoint,
         method,
         path: path_t,

@@ -1,46 +1,66 @@
-//! The direct HTTP/1.1 client, for plain-http targets: every virtual user owns one keep-alive
-//! connection (hyper's connection-level API), so a request is a write and a read on that user's
-//! own socket — no pool to search, no per-request URL parsing, no redirect, proxy or timeout
-//! layers around it. HTTPS and HTTP/2 targets go through reqwest (`Transport::Reqwest`), which
-//! brings TLS and ALPN.
+//! The direct HTTP/1.1 client, for plain-http targets. Every virtual user owns one keep-alive
+//! connection; a request is one `write` of bytes that were serialized once (for a step whose
+//! request never varies) or into the connection's own buffer, and the response is parsed in place
+//! with `httparse` — no pool to search, no per-request URL parsing, no header map to build unless
+//! a capture reads a header, no task per connection. HTTPS and HTTP/2 go through reqwest
+//! (`Transport::Reqwest`), which brings TLS and ALPN.
 //!
-//! A connection the server closed (keep-alive timeout, `Connection: close`) is replaced before
-//! the next request; a request that was never written because the connection closed under it is
-//! sent once more on a new connection, as any HTTP client does.
+//! The framing rules are HTTP/1.1's (RFC 9112): bodies by `Content-Length`, `chunked`, or until
+//! the server closes; none for HEAD, 1xx, 204 and 304; interim 1xx responses skipped; keep-alive
+//! unless `Connection: close` (or HTTP/1.0 without keep-alive). A kept-alive connection that the
+//! server closed while idle is replaced and the request sent once more, as every client does —
+//! only when not a byte of the response had arrived.
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderValue, HOST, USER_AGENT};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::config::{Body, Profile, Step};
 use crate::metrics::ErrorKind;
 
-pub type Body = Full<Bytes>;
-pub type Sender = SendRequest<Body>;
+const UA: &str = concat!("perfgate/", env!("CARGO_PKG_VERSION"));
+/// A connection's read buffer starts at one page and grows for large response heads; it goes
+/// back to this size after a large response, so ten thousand idle users stay cheap.
+const BUF_START: usize = 4 << 10;
+const BUF_KEEP: usize = 16 << 10;
+/// A response head larger than this is refused (a protocol error).
+const MAX_HEAD: usize = 64 << 10;
+const MAX_HEADERS: usize = 96;
 
-/// Where and how to connect: resolved once per worker.
+/// Where and how to connect, and the requests that never vary, serialized once.
 pub struct Direct {
     addrs: Vec<SocketAddr>,
     /// The `Host` header: the base URL's authority.
-    pub host: HeaderValue,
-    pub user_agent: HeaderValue,
+    host: String,
     /// `http://host:port`, to show URLs in failure descriptions.
     pub origin: String,
-    /// The base URL's path without its trailing slash (`""` or e.g. `/api`).
-    pub path_prefix: String,
+    /// By step id: the whole request when nothing in it varies.
+    prebuilt: Vec<Option<Bytes>>,
 }
+
+/// One user's connection.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Unconsumed bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+pub type Sender = Conn;
 
 /// Why a direct request failed.
 #[derive(Debug)]
 pub enum DirectError {
     Connect(std::io::Error),
-    Http(hyper::Error),
+    /// The connection broke: an I/O error, or closed before the response was complete.
+    Broken(String),
+    /// The response is not valid HTTP/1.1.
+    Protocol(String),
     Timeout,
 }
 
@@ -48,16 +68,8 @@ impl std::fmt::Display for DirectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DirectError::Connect(e) => write!(f, "tcp connect error: {e}"),
-            DirectError::Http(e) => {
-                write!(f, "{e}")?;
-                let mut source = std::error::Error::source(e);
-                while let Some(s) = source {
-                    write!(f, ": {s}")?;
-                    source = s.source();
-                }
-                Ok(())
-            }
-            DirectError::Timeout => write!(f, "operation timed out"),
+            DirectError::Broken(m) | DirectError::Protocol(m) => f.write_str(m),
+            DirectError::Timeout => f.write_str("operation timed out"),
         }
     }
 }
@@ -66,17 +78,41 @@ impl DirectError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             DirectError::Connect(_) => ErrorKind::Connect,
+            DirectError::Broken(_) => ErrorKind::Reset,
+            DirectError::Protocol(_) => ErrorKind::Protocol,
             DirectError::Timeout => ErrorKind::Timeout,
-            DirectError::Http(e) if e.is_parse() || e.is_parse_status() => ErrorKind::Protocol,
-            DirectError::Http(e) if e.is_timeout() => ErrorKind::Timeout,
-            DirectError::Http(_) => ErrorKind::Reset,
         }
     }
 }
 
+fn broken(e: std::io::Error) -> DirectError {
+    DirectError::Broken(format!("connection error: {e}"))
+}
+
+/// The response head, as the step needs it.
+pub struct Head {
+    pub status: u16,
+    /// Only when a capture reads a header.
+    pub headers: Option<HeaderMap>,
+}
+
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// A request ready to write: prebuilt bytes, or bytes serialized into `scratch`.
+pub enum Wire<'a> {
+    Prebuilt(&'a Bytes),
+    Built(&'a [u8]),
+}
+
 impl Direct {
     /// For a plain-http, HTTP/1.1 target; None when reqwest must carry the requests.
-    pub async fn for_target(t: &crate::config::Target) -> Result<Option<Direct>, String> {
+    pub async fn for_profile(profile: &Profile) -> Result<Option<Direct>, String> {
+        let t = &profile.target;
         let u = &t.base_url;
         if u.scheme() != "http" || t.http2 {
             return Ok(None);
@@ -96,34 +132,99 @@ impl Direct {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
-        Ok(Some(Direct {
+        let mut d = Direct {
             addrs,
-            host: HeaderValue::from_str(&authority).map_err(|e| e.to_string())?,
-            user_agent: HeaderValue::from_static(concat!("perfgate/", env!("CARGO_PKG_VERSION"))),
             origin: format!("http://{authority}"),
-            path_prefix: u.path().trim_end_matches('/').to_string(),
-        }))
+            host: authority,
+            prebuilt: Vec::new(),
+        };
+        let steps = profile
+            .scenarios
+            .iter()
+            .flat_map(|s| s.on_start.iter().chain(s.steps.iter()));
+        for step in steps {
+            let fixed_body = match &step.body {
+                Body::None => Some(Bytes::new()),
+                Body::Static { bytes, .. } => Some(bytes.clone()),
+                _ => None,
+            };
+            let prebuilt = match (&step.static_origin, fixed_body) {
+                (Some(target), Some(body)) if step.dynamic_headers.is_empty() => {
+                    let mut out = Vec::with_capacity(256 + body.len());
+                    d.serialize(&mut out, step, target.as_bytes(), &[], &body);
+                    Some(Bytes::from(out))
+                }
+                _ => None,
+            };
+            if d.prebuilt.len() <= step.id {
+                d.prebuilt.resize(step.id + 1, None);
+            }
+            d.prebuilt[step.id] = prebuilt;
+        }
+        Ok(Some(d))
     }
 
-    async fn connect(&self) -> Result<Sender, DirectError> {
+    /// The step's request, when it never varies.
+    pub fn prebuilt(&self, step: &Step) -> Option<&Bytes> {
+        self.prebuilt.get(step.id)?.as_ref()
+    }
+
+    /// Serializes a request: request line, `Host`, perfgate's `User-Agent` unless the profile
+    /// sets one, the step's headers, `Content-Length` where there is a body (or the method
+    /// expects one), the body.
+    pub fn serialize(
+        &self,
+        out: &mut Vec<u8>,
+        step: &Step,
+        target: &[u8],
+        headers: &[(HeaderName, HeaderValue)],
+        body: &[u8],
+    ) {
+        out.extend_from_slice(step.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(target);
+        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        out.extend_from_slice(self.host.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let has_ua = step.static_headers.contains_key(USER_AGENT)
+            || headers.iter().any(|(n, _)| n == USER_AGENT);
+        if !has_ua {
+            out.extend_from_slice(b"user-agent: ");
+            out.extend_from_slice(UA.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let all = step
+            .static_headers
+            .iter()
+            .chain(headers.iter().map(|(n, v)| (n, v)));
+        for (n, v) in all {
+            out.extend_from_slice(n.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let expects_body = matches!(step.method, Method::POST | Method::PUT | Method::PATCH);
+        if !body.is_empty() || expects_body {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(body.len().to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body);
+    }
+
+    async fn connect(&self) -> Result<Conn, DirectError> {
         let mut last = None;
         for a in &self.addrs {
             match TcpStream::connect(a).await {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
-                    // Read buffers grow with large bodies up to 64 KiB (hyper's default is
-                    // 400 KiB), so ten thousand idle connections stay cheap.
-                    let (sender, conn) = http1::Builder::new()
-                        .max_buf_size(64 << 10)
-                        .handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(DirectError::Http)?;
-                    // The connection's I/O runs as its own task on this worker's thread; it ends
-                    // when the server closes or the sender is dropped.
-                    tokio::task::spawn_local(async move {
-                        let _ = conn.await;
+                    return Ok(Conn {
+                        stream,
+                        buf: vec![0; BUF_START],
+                        start: 0,
+                        end: 0,
                     });
-                    return Ok(sender);
                 }
                 Err(e) => last = Some(e),
             }
@@ -133,64 +234,389 @@ impl Direct {
         })))
     }
 
-    /// A request with the `Host` header, and perfgate's `User-Agent` unless the profile sets one.
-    pub fn finish(&self, req: &mut Request<Body>) {
-        let h = req.headers_mut();
-        h.insert(HOST, self.host.clone());
-        if !h.contains_key(USER_AGENT) {
-            h.insert(USER_AGENT, self.user_agent.clone());
-        }
-    }
-
-    /// Sends `req` on the user's connection, making one if it has none or the old one closed,
-    /// and returns the response head; the connection goes back to the user (the caller reads
-    /// the body, and drops the connection on any failure). The caller bounds the time.
-    pub async fn send(
+    /// One exchange on the user's connection (made if it has none): writes `wire`, reads the
+    /// response head and body. `keep(status)` says how much of the body to keep in `body`;
+    /// `read` counts the body bytes. The connection goes back to `conn` when it may be reused.
+    /// The caller bounds the time (and drops the connection on a timeout).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn exchange(
         &self,
-        conn: &mut Option<Sender>,
-        req: Request<Body>,
-    ) -> Result<Response<Incoming>, DirectError> {
-        let (mut sender, reused) = match conn.take() {
-            Some(s) if !s.is_closed() => (s, true),
-            _ => (self.connect().await?, false),
+        conn: &mut Option<Conn>,
+        wire: Wire<'_>,
+        method: &Method,
+        want_headers: bool,
+        keep: impl Fn(u16) -> usize,
+        body: &mut Vec<u8>,
+        read: &mut u64,
+    ) -> Result<Head, DirectError> {
+        let bytes = match wire {
+            Wire::Prebuilt(b) => &b[..],
+            Wire::Built(b) => b,
         };
-        if sender.ready().await.is_err() {
-            sender = self.connect().await?;
-            sender.ready().await.map_err(DirectError::Http)?;
-        }
-        let resp = match sender.try_send_request(req).await {
-            Ok(r) => r,
-            Err(mut e) => match e.take_message() {
-                // Never written: the kept-alive connection closed under it. Once more, new.
-                Some(req) if reused => {
-                    sender = self.connect().await?;
-                    sender.ready().await.map_err(DirectError::Http)?;
-                    sender.send_request(req).await.map_err(DirectError::Http)?
+        let (mut c, mut reused) = match conn.take() {
+            Some(c) => (c, true),
+            None => (self.connect().await?, false),
+        };
+        loop {
+            match c.send_and_read_head(bytes, want_headers).await {
+                Ok((head, framing, close)) => {
+                    let framing =
+                        if *method == Method::HEAD || head.status == 204 || head.status == 304 {
+                            Framing::None
+                        } else {
+                            framing
+                        };
+                    let limit = keep(head.status);
+                    c.read_body(framing, body, limit, read).await?;
+                    if !close {
+                        c.shrink();
+                        *conn = Some(c);
+                    }
+                    return Ok(head);
                 }
-                _ => return Err(DirectError::Http(e.into_error())),
-            },
-        };
-        *conn = Some(sender);
-        Ok(resp)
-    }
-}
-
-/// Reads `body` to its end, keeping at most `limit` bytes in `keep`; `read` counts the bytes.
-pub async fn read_body(
-    body: &mut Incoming,
-    keep: &mut Vec<u8>,
-    limit: usize,
-    read: &mut u64,
-) -> Result<(), DirectError> {
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(DirectError::Http)?;
-        if let Ok(data) = frame.into_data() {
-            *read += data.len() as u64;
-            if keep.len() < limit {
-                let room = limit - keep.len();
-                keep.extend_from_slice(&data[..data.len().min(room)]);
+                // A kept-alive connection the server had closed: once more on a new one.
+                Err(Stale) if reused => {
+                    c = self.connect().await?;
+                    reused = false;
+                }
+                Err(Stale) => {
+                    return Err(DirectError::Broken(
+                        "connection closed before the response began".into(),
+                    ))
+                }
+                Err(Failed(e)) => return Err(e),
             }
         }
     }
-    Ok(())
+}
+
+/// How sending and reading the head can fail.
+enum SendError {
+    /// Nothing of the response arrived: the connection was closed or reset under the request.
+    Stale,
+    Failed(DirectError),
+}
+use SendError::{Failed, Stale};
+
+impl Conn {
+    /// Reads more into the buffer; Ok(0) at the end of the stream.
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let grown = (self.buf.len() * 2).min(MAX_HEAD.max(self.buf.len()));
+                self.buf.resize(grown, 0);
+            }
+        }
+        if self.end == self.buf.len() {
+            return Err(std::io::Error::other("the read buffer is full"));
+        }
+        let n = self.stream.read(&mut self.buf[self.end..]).await?;
+        self.end += n;
+        Ok(n)
+    }
+
+    fn shrink(&mut self) {
+        if self.buf.len() > BUF_KEEP && self.end - self.start <= BUF_START {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            self.buf.truncate(BUF_START);
+            self.buf.shrink_to_fit();
+        }
+    }
+
+    async fn send_and_read_head(
+        &mut self,
+        request: &[u8],
+        want_headers: bool,
+    ) -> Result<(Head, Framing, bool), SendError> {
+        // Leftovers from an earlier response would be misread as this one's.
+        self.start = 0;
+        self.end = 0;
+        if let Err(e) = self.stream.write_all(request).await {
+            return Err(match e.kind() {
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset => Stale,
+                _ => Failed(broken(e)),
+            });
+        }
+        let mut received = false;
+        loop {
+            if self.end > self.start {
+                match parse_head(&self.buf[self.start..self.end], want_headers) {
+                    Ok(Some((used, head, framing, close))) => {
+                        self.start += used;
+                        // Interim responses (100 Continue, 103 Early Hints): the real one follows.
+                        if (100..200).contains(&head.status) && head.status != 101 {
+                            continue;
+                        }
+                        return Ok((head, framing, close));
+                    }
+                    Ok(None) => {
+                        if self.end - self.start >= MAX_HEAD {
+                            return Err(Failed(DirectError::Protocol(format!(
+                                "the response head is larger than {} KiB",
+                                MAX_HEAD >> 10
+                            ))));
+                        }
+                    }
+                    Err(e) => return Err(Failed(e)),
+                }
+            }
+            match self.fill().await {
+                Ok(0) if !received => return Err(Stale),
+                Ok(0) => {
+                    return Err(Failed(DirectError::Broken(
+                        "connection closed before the response head was complete".into(),
+                    )))
+                }
+                Ok(_) => received = true,
+                Err(e) if !received && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Err(Stale)
+                }
+                Err(e) => return Err(Failed(broken(e))),
+            }
+        }
+    }
+
+    /// Takes up to `n` buffered bytes as body data.
+    fn take(&mut self, n: u64, body: &mut Vec<u8>, limit: usize, read: &mut u64) -> u64 {
+        let avail = (self.end - self.start) as u64;
+        let take = avail.min(n) as usize;
+        if body.len() < limit {
+            let room = (limit - body.len()).min(take);
+            body.extend_from_slice(&self.buf[self.start..self.start + room]);
+        }
+        self.start += take;
+        *read += take as u64;
+        take as u64
+    }
+
+    async fn more(&mut self, what: &str) -> Result<(), DirectError> {
+        match self.fill().await {
+            Ok(0) => Err(DirectError::Broken(format!(
+                "connection closed before the end of the {what}"
+            ))),
+            Ok(_) => Ok(()),
+            Err(e) => Err(broken(e)),
+        }
+    }
+
+    async fn read_body(
+        &mut self,
+        framing: Framing,
+        body: &mut Vec<u8>,
+        limit: usize,
+        read: &mut u64,
+    ) -> Result<(), DirectError> {
+        match framing {
+            Framing::None => Ok(()),
+            Framing::Length(mut left) => {
+                while left > 0 {
+                    if self.start == self.end {
+                        self.more("body").await?;
+                    }
+                    left -= self.take(left, body, limit, read);
+                }
+                Ok(())
+            }
+            Framing::UntilClose => loop {
+                if self.start < self.end {
+                    self.take(u64::MAX, body, limit, read);
+                }
+                match self.fill().await {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => return Err(broken(e)),
+                }
+            },
+            Framing::Chunked => loop {
+                let size = loop {
+                    match find_crlf(&self.buf[self.start..self.end]) {
+                        Some(at) => {
+                            let line = &self.buf[self.start..self.start + at];
+                            let size = chunk_size(line)?;
+                            self.start += at + 2;
+                            break size;
+                        }
+                        None if self.end - self.start > 1024 => {
+                            return Err(DirectError::Protocol(
+                                "a chunk size line is too long".into(),
+                            ))
+                        }
+                        None => self.more("chunked body").await?,
+                    }
+                };
+                if size == 0 {
+                    // Trailers, up to the empty line.
+                    loop {
+                        match find_crlf(&self.buf[self.start..self.end]) {
+                            Some(0) => {
+                                self.start += 2;
+                                return Ok(());
+                            }
+                            Some(at) => self.start += at + 2,
+                            None if self.end - self.start > MAX_HEAD => {
+                                return Err(DirectError::Protocol(
+                                    "the trailers are too long".into(),
+                                ))
+                            }
+                            None => self.more("chunked body").await?,
+                        }
+                    }
+                }
+                let mut left = size;
+                while left > 0 {
+                    if self.start == self.end {
+                        self.more("chunked body").await?;
+                    }
+                    left -= self.take(left, body, limit, read);
+                }
+                while self.end - self.start < 2 {
+                    self.more("chunked body").await?;
+                }
+                if &self.buf[self.start..self.start + 2] != b"\r\n" {
+                    return Err(DirectError::Protocol(
+                        "a chunk is not followed by CRLF".into(),
+                    ));
+                }
+                self.start += 2;
+            },
+        }
+    }
+}
+
+fn find_crlf(b: &[u8]) -> Option<usize> {
+    memchr::memmem::find(b, b"\r\n")
+}
+
+fn chunk_size(line: &[u8]) -> Result<u64, DirectError> {
+    let hex = line.split(|&c| c == b';').next().unwrap_or(line);
+    let hex = std::str::from_utf8(hex).unwrap_or("").trim();
+    u64::from_str_radix(hex, 16).map_err(|_| {
+        DirectError::Protocol(format!(
+            "invalid chunk size {:?}",
+            String::from_utf8_lossy(line)
+        ))
+    })
+}
+
+/// Parses a response head: Ok(None) when more bytes are needed; the bytes used, the head, the
+/// body's framing and whether the connection closes after it.
+#[allow(clippy::type_complexity)]
+fn parse_head(
+    b: &[u8],
+    want_headers: bool,
+) -> Result<Option<(usize, Head, Framing, bool)>, DirectError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut r = httparse::Response::new(&mut slots);
+    let used = match r.parse(b) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(DirectError::Protocol(format!("invalid HTTP response: {e}"))),
+    };
+    let status = r.code.unwrap_or(0);
+    let mut close = r.version == Some(0);
+    let mut chunked = false;
+    let mut length: Option<u64> = None;
+    let mut headers = want_headers.then(HeaderMap::new);
+    for h in r.headers.iter() {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            let v = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            match (v, length) {
+                (Some(v), None) => length = Some(v),
+                (Some(v), Some(old)) if v == old => {}
+                _ => {
+                    return Err(DirectError::Protocol(format!(
+                        "invalid Content-Length {:?}",
+                        String::from_utf8_lossy(h.value)
+                    )))
+                }
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = h
+                .value
+                .rsplit(|&c| c == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in h.value.split(|&c| c == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && r.version == Some(0) {
+                    close = false;
+                }
+            }
+        }
+        if let Some(map) = headers.as_mut() {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(h.value),
+            ) {
+                map.append(n, v);
+            }
+        }
+    }
+    let framing = if chunked {
+        Framing::Chunked
+    } else if let Some(n) = length {
+        Framing::Length(n)
+    } else {
+        close = true;
+        Framing::UntilClose
+    };
+    Ok(Some((used, Head { status, headers }, framing, close)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_parsed_with_their_framing() {
+        let (used, head, framing, close) =
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false)
+                .unwrap()
+                .unwrap();
+        assert_eq!((used, head.status, close), (38, 200, false));
+        assert!(matches!(framing, Framing::Length(5)));
+        let (_, _, framing, close) = parse_head(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n",
+            true,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(framing, Framing::Chunked) && close);
+        let (_, _, framing, close) = parse_head(b"HTTP/1.0 200 OK\r\n\r\n", false)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(framing, Framing::UntilClose) && close);
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le", false)
+            .unwrap()
+            .is_none());
+        assert!(parse_head(b"HTTP/1.1 2x0 OK\r\n\r\n", false).is_err());
+        assert!(parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            false
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn chunk_sizes_are_hex_with_optional_extensions() {
+        assert_eq!(chunk_size(b"1a").unwrap(), 26);
+        assert_eq!(chunk_size(b"0;name=value").unwrap(), 0);
+        assert!(chunk_size(b"zz").is_err());
+    }
 }

@@ -33,6 +33,8 @@ pub struct UserState {
     pub started: Vec<bool>,
     /// This user's own keep-alive connection (direct HTTP/1.1 client).
     pub conn: Option<direct::Sender>,
+    /// Where this user's requests are serialized (direct client), reused.
+    pub scratch: Vec<u8>,
 }
 
 /// SplitMix64: derives well-spread seeds from (seed, trial, user) without a shared generator.
@@ -57,6 +59,7 @@ impl UserState {
             iteration: 0,
             started: vec![false; profile.scenarios.len()],
             conn: None,
+            scratch: Vec::new(),
         }
     }
 }
@@ -433,95 +436,107 @@ fn unreachable_url() -> Url {
     Url::parse("http://invalid./").expect("a constant URL parses")
 }
 
+fn bad_target() -> Broken {
+    Broken {
+        kind: ErrorKind::Capture,
+        cause: Cause::Template("the rendered path is not a valid URL"),
+        bytes: 0,
+    }
+}
+
+/// Whether `t` can go on the request line as it is: a path, visible ASCII only.
+fn plain_target(t: &str) -> bool {
+    t.starts_with('/') && t.bytes().all(|c| c > b' ' && c < 0x7f)
+}
+
 async fn fetch_direct(
     d: &Direct,
-    conn: &mut Option<direct::Sender>,
+    user: &mut UserState,
     step: &Step,
     p: Prepared,
     timeout: Duration,
 ) -> Result<Fetched, Broken> {
-    let uri: hyper::Uri = match (&step.static_origin, p.rendered) {
-        (Some(u), _) => u.clone(),
-        (None, Some(text)) => {
-            // The rendered text is the full URL; the request target is its path and query.
-            // Where it is not a valid request target as written (spaces, non-ASCII), it is
-            // normalised the way a URL parser would.
-            let target = text.strip_prefix(d.origin.as_str()).unwrap_or("");
-            match target.parse() {
-                Ok(u) => u,
-                Err(_) => match Url::parse(&text) {
-                    Ok(u) => {
-                        let mut t = u.path().to_string();
-                        if let Some(q) = u.query() {
-                            t.push('?');
-                            t.push_str(q);
-                        }
-                        t.parse().map_err(|_| Broken {
-                            kind: ErrorKind::Capture,
-                            cause: Cause::Template("the rendered path is not a valid URL"),
-                            bytes: 0,
-                        })?
-                    }
-                    Err(_) => {
-                        return Err(Broken {
-                            kind: ErrorKind::Capture,
-                            cause: Cause::Template("the rendered path is not a valid URL"),
-                            bytes: 0,
-                        })
-                    }
-                },
+    let normalised;
+    let target: &str = match (&step.static_origin, &p.rendered) {
+        (Some(u), _) => u.as_str(),
+        (None, Some(text)) => match text.strip_prefix(d.origin.as_str()) {
+            Some(t) if plain_target(t) => t,
+            // Spaces, non-ASCII, an unusual host spelling: normalised as a URL parser would.
+            _ => {
+                let u = Url::parse(text).map_err(|_| bad_target())?;
+                let mut t = u.path().to_string();
+                if let Some(q) = u.query() {
+                    t.push('?');
+                    t.push_str(q);
+                }
+                normalised = t;
+                &normalised
             }
-        }
-        (None, None) => {
-            return Err(Broken {
-                kind: ErrorKind::Capture,
-                cause: Cause::Template("the path could not be rendered"),
-                bytes: 0,
-            })
+        },
+        (None, None) => return Err(bad_target()),
+    };
+    let wire = match d.prebuilt(step) {
+        Some(b) => direct::Wire::Prebuilt(b),
+        None => {
+            user.scratch.clear();
+            d.serialize(
+                &mut user.scratch,
+                step,
+                target.as_bytes(),
+                &p.headers,
+                &p.body,
+            );
+            direct::Wire::Built(&user.scratch)
         }
     };
-    let mut req = hyper::Request::new(direct::Body::new(p.body));
-    *req.method_mut() = step.method.clone();
-    *req.uri_mut() = uri.clone();
-    *req.headers_mut() = step.static_headers.clone();
-    for (name, v) in p.headers {
-        req.headers_mut().insert(name, v);
-    }
-    d.finish(&mut req);
-    let url = || format!("{}{}", d.origin, uri);
+    let want_headers = step
+        .captures
+        .iter()
+        .any(|c| matches!(c.source, CaptureSource::Header(_)));
     let mut bytes = 0u64;
     let mut body = Vec::new();
-    let work = async {
-        let mut resp = d.send(conn, req).await?;
-        let status = resp.status();
-        let limit = keep_limit(step, status);
-        direct::read_body(resp.body_mut(), &mut body, limit, &mut bytes).await?;
-        Ok::<_, DirectError>((status, std::mem::take(resp.headers_mut())))
-    };
-    let outcome = match tokio::time::timeout(timeout, work).await {
+    let keep =
+        |status: u16| keep_limit(step, StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+    let exchange = d.exchange(
+        &mut user.conn,
+        wire,
+        &step.method,
+        want_headers,
+        keep,
+        &mut body,
+        &mut bytes,
+    );
+    let outcome = match tokio::time::timeout(timeout, exchange).await {
         Ok(r) => r,
         Err(_) => Err(DirectError::Timeout),
     };
+    let url = || format!("{}{}", d.origin, target);
     match outcome {
-        Ok((status, headers)) => Ok(Fetched {
-            status,
-            headers,
-            body,
-            bytes,
-            url: may_fail(step, status).then(url),
-        }),
-        Err(e) => {
-            // Its state is unknown (a body left unread, a timeout): never reuse it.
-            *conn = None;
-            Err(Broken {
-                kind: e.kind(),
+        Ok(head) => {
+            let status = StatusCode::from_u16(head.status).map_err(|_| Broken {
+                kind: ErrorKind::Protocol,
                 cause: Cause::Direct {
                     url: url(),
-                    error: e,
+                    error: DirectError::Protocol(format!("invalid status {}", head.status)),
                 },
                 bytes,
+            })?;
+            Ok(Fetched {
+                status,
+                headers: head.headers.unwrap_or_default(),
+                body,
+                bytes,
+                url: may_fail(step, status).then(url),
             })
         }
+        Err(e) => Err(Broken {
+            kind: e.kind(),
+            cause: Cause::Direct {
+                url: url(),
+                error: e,
+            },
+            bytes,
+        }),
     }
 }
 
@@ -548,7 +563,7 @@ pub async fn execute(
     };
     let fetched = match transport {
         Transport::Reqwest(c) => fetch_reqwest(c, step, prepared, timeout).await,
-        Transport::Direct(d) => fetch_direct(d, &mut b.user.conn, step, prepared, timeout).await,
+        Transport::Direct(d) => fetch_direct(d, b.user, step, prepared, timeout).await,
     };
     let Fetched {
         status,

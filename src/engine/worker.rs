@@ -76,7 +76,7 @@ pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error
 async fn transport(profile: &Profile) -> Result<Transport, String> {
     let forced = std::env::var("PERFGATE_HTTP_CLIENT").unwrap_or_default();
     if forced != "reqwest" {
-        if let Some(d) = Direct::for_target(&profile.target).await? {
+        if let Some(d) = Direct::for_profile(profile).await? {
             return Ok(Transport::Direct(d));
         }
     }
