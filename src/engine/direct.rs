@@ -515,9 +515,13 @@ fn parse_head(
     b: &[u8],
     want_headers: bool,
 ) -> Result<Option<(usize, Head, Framing, bool)>, DirectError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut r = httparse::Response::new(&mut slots);
-    let used = match r.parse(b) {
+    // Uninitialised slots: no 3 KiB of zeroes to write for every response.
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut r = httparse::Response::new(&mut []);
+    let parsed =
+        httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut r, b, &mut slots);
+    let used = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(DirectError::Protocol(format!("invalid HTTP response: {e}"))),
