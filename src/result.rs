@@ -434,6 +434,26 @@ pub fn endpoint_result(
     windows: &[EndpointWindow],
     measured_s: f64,
 ) -> EndpointResult {
+    let windows = windows.iter().map(window_result).collect();
+    endpoint_result_with(name, total, windows, measured_s)
+}
+
+/// One window as the result file holds it.
+pub fn window_result(w: &EndpointWindow) -> WindowResult {
+    WindowResult {
+        requests: w.requests,
+        errors: w.errors.total(),
+        histogram: encode_histogram(&w.latency),
+    }
+}
+
+/// Like `endpoint_result`, with the windows already encoded.
+pub fn endpoint_result_with(
+    name: &str,
+    total: &EndpointWindow,
+    windows: Vec<WindowResult>,
+    measured_s: f64,
+) -> EndpointResult {
     EndpointResult {
         name: name.to_string(),
         requests: total.requests,
@@ -447,14 +467,7 @@ pub fn endpoint_result(
         },
         latency_ms: percentiles(&total.latency),
         histogram: encode_histogram(&total.latency),
-        windows: windows
-            .iter()
-            .map(|w| WindowResult {
-                requests: w.requests,
-                errors: w.errors.total(),
-                histogram: encode_histogram(&w.latency),
-            })
-            .collect(),
+        windows,
         error_samples: Vec::new(),
     }
 }

@@ -2,18 +2,35 @@
 //! windows for time series and block statistics, and what the progress line shows.
 
 use crate::metrics::{EndpointDelta, EndpointWindow, WindowData};
-use crate::result::{add_samples, endpoint_result, ErrorSampleWire, TrialResult};
+use crate::result::{
+    add_samples, decode_histogram, endpoint_result_with, window_result, ErrorSampleWire,
+    TrialResult, WindowResult,
+};
 
 pub struct TrialCollector {
     names: Vec<String>,
     totals: Vec<EndpointWindow>,
-    /// Per measured second, per endpoint.
-    windows: Vec<Vec<EndpointDelta>>,
+    /// Per measured second, per endpoint: open while workers may still report it, then sealed
+    /// (encoded as the result file holds it, a few hundred bytes), so memory stays flat over a
+    /// long run.
+    windows: Vec<Slot>,
+    /// For encoding windows: one histogram, reset between uses.
+    scratch: EndpointWindow,
     iterations: u64,
     dropped: u64,
     latest_window: Option<i64>,
     latest: EndpointWindow,
     samples: Vec<Vec<ErrorSampleWire>>,
+}
+
+/// Workers report a second once it is over; one reported this many seconds after the newest is
+/// not expected, so older seconds are sealed.
+const SEAL_AFTER: usize = 3;
+
+#[derive(Clone)]
+enum Slot {
+    Open(Vec<EndpointDelta>),
+    Sealed(Vec<WindowResult>),
 }
 
 /// All endpoints in one second.
@@ -31,8 +48,9 @@ impl TrialCollector {
         TrialCollector {
             totals: (0..n).map(|_| EndpointWindow::new()).collect(),
             windows: (0..measured_windows.max(1))
-                .map(|_| vec![EndpointDelta::default(); n])
+                .map(|_| Slot::Open(vec![EndpointDelta::default(); n]))
                 .collect(),
+            scratch: EndpointWindow::new(),
             names,
             iterations: 0,
             dropped: 0,
@@ -66,7 +84,45 @@ impl TrialCollector {
                 continue;
             }
             delta.add_to(&mut self.totals[i]);
-            self.windows[w][i].merge(delta);
+            match &mut self.windows[w] {
+                Slot::Open(eps) => eps[i].merge(delta),
+                Slot::Sealed(eps) => {
+                    // A very late report: add it to the encoded window (rare, exact).
+                    self.scratch = EndpointWindow::new();
+                    if let Ok(h) = decode_histogram(&eps[i].histogram) {
+                        let _ = self.scratch.latency.add(h);
+                    }
+                    delta.add_to(&mut self.scratch);
+                    let mut merged = window_result(&self.scratch);
+                    merged.requests += eps[i].requests;
+                    merged.errors += eps[i].errors;
+                    eps[i] = merged;
+                }
+            }
+        }
+        if let Some(before) = w.checked_sub(SEAL_AFTER) {
+            self.seal_through(before);
+        }
+    }
+
+    /// Seals every open window up to and including `last`.
+    fn seal_through(&mut self, last: usize) {
+        let last = last.min(self.windows.len().saturating_sub(1));
+        for slot in self.windows[..=last].iter_mut().rev() {
+            let Slot::Open(eps) = slot else {
+                break; // everything before a sealed window is sealed
+            };
+            let sealed = eps
+                .iter()
+                .map(|delta| {
+                    self.scratch.latency.reset();
+                    self.scratch.requests = 0;
+                    self.scratch.errors = Default::default();
+                    delta.add_to(&mut self.scratch);
+                    window_result(&self.scratch)
+                })
+                .collect();
+            *slot = Slot::Sealed(sealed);
         }
     }
 
@@ -102,28 +158,28 @@ impl TrialCollector {
 
     /// The trial's result. `measured_s` is how much of the measured part ran.
     pub fn finish(
-        self,
+        mut self,
         index: u32,
         started_at: String,
         complete: bool,
         measured_s: f64,
     ) -> TrialResult {
         let ran = (measured_s.ceil() as usize).clamp(1, self.windows.len());
-        let mut samples = self.samples;
+        self.seal_through(ran - 1);
+        let mut samples = std::mem::take(&mut self.samples);
         let endpoints = self
             .names
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                let windows: Vec<EndpointWindow> = self.windows[..ran]
+                let windows = self.windows[..ran]
                     .iter()
-                    .map(|w| {
-                        let mut full = EndpointWindow::new();
-                        w[i].add_to(&mut full);
-                        full
+                    .map(|slot| match slot {
+                        Slot::Sealed(eps) => eps[i].clone(),
+                        Slot::Open(_) => unreachable!("sealed above"),
                     })
                     .collect();
-                let mut e = endpoint_result(name, &self.totals[i], &windows, measured_s);
+                let mut e = endpoint_result_with(name, &self.totals[i], windows, measured_s);
                 e.error_samples = std::mem::take(&mut samples[i]);
                 e
             })
@@ -136,6 +192,48 @@ impl TrialCollector {
             iterations: self.iterations,
             dropped_iterations: self.dropped,
             endpoints,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::decode_histogram;
+
+    fn data(window: i64, latencies_us: &[u64]) -> WindowData {
+        WindowData {
+            window,
+            endpoints: vec![EndpointDelta {
+                latency: latencies_us.iter().map(|&v| (v, 1)).collect(),
+                requests: latencies_us.len() as u64,
+                ..Default::default()
+            }],
+            iterations: latencies_us.len() as u64,
+            dropped: 0,
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sealed_windows_hold_exactly_what_was_reported_even_late() {
+        let mut c = TrialCollector::new(vec!["GET /a".into()], 10);
+        for w in 0..10 {
+            c.absorb(data(w, &[1000 + w as u64, 2000]));
+        }
+        // Window 1 was sealed long ago; a straggler still lands in it, exactly.
+        c.absorb(data(1, &[5000]));
+        let t = c.finish(0, String::new(), true, 10.0);
+        let e = &t.endpoints[0];
+        assert_eq!(e.requests, 21);
+        assert_eq!(e.windows.len(), 10);
+        assert_eq!(e.windows[1].requests, 3);
+        let h = decode_histogram(&e.windows[1].histogram).unwrap();
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.max(), h.highest_equivalent(5000));
+        for (w, window) in e.windows.iter().enumerate() {
+            let h = decode_histogram(&window.histogram).unwrap();
+            assert_eq!(h.min(), h.lowest_equivalent(1000 + w as u64), "window {w}");
         }
     }
 }

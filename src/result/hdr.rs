@@ -4,8 +4,8 @@
 //! before reading a byte of it, and a run of zero counts of −2⁶³ overflows its negation (a panic
 //! in a build with overflow checks). A result file is user input, so a few hostile bytes must
 //! give an error, never an abort or a panic: this module inflates the compressed form itself,
-//! bounded, and checks the header against the bytes that are really there. Both were found by
-//! fuzzing (`fuzz/`, target `histogram`).
+//! bounded, checks the header against the bytes that are really there, and bounds the total
+//! count. All three were found by fuzzing (`fuzz/`, target `histogram`).
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -22,6 +22,12 @@ const V2_HEADER: usize = 40;
 /// digits: about 23,000 counts of at most 9 bytes) stay far below.
 const MAX_INFLATED: u64 = 16 << 20;
 
+/// The most requests one histogram may count: a million a second for twelve days. The decoder
+/// accepts counts up to 2⁶³ each, but `value_at_quantile`, `iter_recorded` and merging sum them
+/// in a `u64` without checks, so totals near 2⁶⁴ overflow; under this bound 2²³ histograms
+/// merged do not.
+const MAX_TOTAL_COUNT: u64 = 1 << 40;
+
 const ENDS_EARLY: &str = "the encoded data ends early or does not inflate";
 
 fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -30,8 +36,9 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 /// The histogram as plain V2 bytes (inflated if compressed), checked so that the decoder
-/// allocates no more than is there and meets no count it cannot negate. Bytes with another
-/// cookie are passed on unchanged for the decoder to refuse.
+/// allocates no more than is there and meets no count it cannot negate, and that its counts sum
+/// to at most `MAX_TOTAL_COUNT`. Bytes with another cookie are passed on unchanged for the
+/// decoder to refuse.
 pub(super) fn plain_v2(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let v2 = match be_u32(bytes, 0) {
         Some(V2_COMPRESSED_COOKIE) => {
@@ -59,13 +66,22 @@ pub(super) fn plain_v2(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let payload_len = be_u32(&v2, 4).ok_or(ENDS_EARLY)? as usize;
     let payload = v2.get(V2_HEADER..).ok_or(ENDS_EARLY)?;
     let mut counts = payload.get(..payload_len).ok_or(ENDS_EARLY)?;
+    let mut total: u64 = 0;
     while !counts.is_empty() {
         let (zig_zag, n) = varint(counts);
         // Zig-zag decodes to −2⁶³: a run of 2⁶³ zero counts, which no histogram has.
         if zig_zag == u64::MAX {
             return Err("a run of zero counts is longer than any histogram".to_string());
         }
+        if zig_zag & 1 == 0 {
+            total = total.saturating_add(zig_zag >> 1);
+        }
         counts = &counts[n..];
+    }
+    if total > MAX_TOTAL_COUNT {
+        return Err(format!(
+            "it counts {total} requests, more than any run records (at most 2^40)"
+        ));
     }
     Ok(v2)
 }
@@ -125,6 +141,9 @@ mod tests {
         assert!(plain_v2(&v2(u32::MAX, &[])).is_err());
         // A run of -2^63 zero counts: the decoder's negation would overflow.
         assert!(plain_v2(&v2(9, &[0xff; 9])).is_err());
+        // Counts summing past 2^64: percentiles would overflow adding them up.
+        let huge = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+        assert!(plain_v2(&v2(18, &[huge, huge].concat())).is_err());
         assert!(plain_v2(&v2(2, &[0x02, 0x03])).is_ok());
     }
 }
