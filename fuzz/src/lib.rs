@@ -1,0 +1,168 @@
+//! The bodies of perfgate's fuzz targets (`fuzz_targets/*.rs` are one-line wrappers).
+//!
+//! `tests/fuzz_regressions.rs` in the main workspace includes this file with `#[path]` and replays
+//! every saved input through these same functions on stable Rust, so a crash found here stays
+//! fixed. Every function feeds untrusted text or bytes to a public entry point and exercises what
+//! perfgate does next with the value; a panic anywhere is a bug (perfgate must answer with an
+//! error), and so is a broken invariant asserted here.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use perfgate::compare::rules::Thresholds;
+use perfgate::config::{self, Overrides};
+use perfgate::report::{self, Format};
+use perfgate::result::{self, RunResult};
+
+/// `perfgate.toml` text → validated `Profile` (`config::parse`, which `config::load` uses).
+/// `repo` is the directory the profile is taken to be in: relative data and CA files resolve
+/// against it.
+pub fn profile(data: &[u8], repo: &Path) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    // `{{env.NAME}}`: deterministic, and both set and unset variables occur.
+    let env = |name: &str| (name.len() % 2 == 0).then(|| format!("value of {name}"));
+    match config::parse(
+        text,
+        &repo.join("perfgate.toml"),
+        &Overrides::default(),
+        &env,
+    ) {
+        Ok(p) => {
+            black_box(format!("{p:?}"));
+        }
+        // What `perfgate validate` prints: every problem with file:line:column.
+        Err(problems) => {
+            black_box(problems.to_string());
+        }
+    }
+}
+
+/// Endpoint names the parsed rules are matched against.
+const ENDPOINTS: [&str; 5] = [
+    "GET /api/v1/shows/",
+    "GET /api/v1/shows/[id]/",
+    "POST /auth/login",
+    "",
+    "*?[]/é",
+];
+
+/// `thresholds.toml` text → `Thresholds` (`Thresholds::parse`, which `Thresholds::load` uses),
+/// then the lookups the gate makes with it.
+pub fn thresholds(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Thresholds::parse(text, Path::new("thresholds.toml")) {
+        Ok(th) => {
+            for e in ENDPOINTS {
+                for m in th.metrics_for(e) {
+                    black_box(th.policy(e, m));
+                }
+            }
+            let names: Vec<String> = ENDPOINTS.iter().map(|e| e.to_string()).collect();
+            if let Some(problems) = th.unmatched(&names) {
+                black_box(problems.to_string());
+            }
+        }
+        Err(problems) => {
+            black_box(problems.to_string());
+        }
+    }
+}
+
+/// Result JSON → `RunResult` (`RunResult::parse`, which `RunResult::read` and the baselines use),
+/// then every histogram decoded with its percentiles, every endpoint merged over the trials, and
+/// the summary `perfgate run` prints and the line `perfgate baseline list` shows.
+pub fn result(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(r) = parse_result(text) else {
+        return;
+    };
+    for t in &r.trials {
+        for e in &t.endpoints {
+            let h = result::decode_histogram(&e.histogram)
+                .expect("RunResult::parse checked that every histogram decodes");
+            black_box(result::percentiles(&h));
+            for w in &e.windows {
+                let h = result::decode_histogram(&w.histogram)
+                    .expect("RunResult::parse checked that every window's histogram decodes");
+                black_box(result::percentiles(&h));
+            }
+        }
+    }
+    for name in r.endpoint_names() {
+        if let Some(merged) = r.merged_endpoint(&name) {
+            result::decode_histogram(&merged.histogram)
+                .expect("a merged histogram is written so that it decodes");
+        }
+    }
+    black_box(perfgate::baseline::describe(&r));
+    black_box(report::summary::render(&r));
+}
+
+/// Arbitrary bytes → `decode_histogram`. The bytes are base64-encoded first, so that the fuzzer
+/// works on the deflate and HdrHistogram V2 layers underneath rather than on base64; input that
+/// is UTF-8 is also decoded as given, for the base64 layer. A histogram that decodes then goes
+/// through what perfgate does with one: percentiles, merging and re-encoding.
+pub fn histogram(data: &[u8]) {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    check_histogram(result::decode_histogram(&encoded));
+    if let Ok(text) = std::str::from_utf8(data) {
+        check_histogram(result::decode_histogram(text));
+    }
+}
+
+fn check_histogram(decoded: Result<Histogram<u64>, String>) {
+    let Ok(h) = decoded else {
+        return;
+    };
+    black_box(result::percentiles(&h));
+    // As `merge_endpoints` and the comparison do: into perfgate's own histogram, then written.
+    let mut merged = perfgate::metrics::new_histogram();
+    if merged.add(&h).is_ok() {
+        black_box(result::percentiles(&merged));
+        let back = result::decode_histogram(&result::encode_histogram(&merged))
+            .expect("a histogram perfgate wrote decodes");
+        assert_eq!(back.len(), merged.len(), "re-encoding lost counts");
+    }
+}
+
+/// Result JSON → the comparison `perfgate compare` makes, both ways against a small real result
+/// and against itself, rendered in every report format.
+pub fn compare(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(cur) = parse_result(text) else {
+        return;
+    };
+    let base = RunResult::parse(
+        include_str!("../seeds/compare/small.json"),
+        Path::new("small.json"),
+    )
+    .expect("the seed result parses");
+    let th = Thresholds::default();
+    for (b, c) in [(&base, &cur), (&cur, &base), (&cur, &cur)] {
+        black_box(perfgate::compare::comparability(b, c).mismatches);
+        let comparison = perfgate::compare::compare(b, c, &th, "baseline", "current");
+        for format in [Format::Table, Format::Md, Format::Json, Format::Junit] {
+            black_box(report::render(&comparison, format, false));
+        }
+    }
+}
+
+fn parse_result(text: &str) -> Option<RunResult> {
+    match RunResult::parse(text, Path::new("result.json")) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            black_box(e.to_string());
+            None
+        }
+    }
+}
