@@ -10,6 +10,7 @@ mod collector;
 pub mod direct;
 pub mod request;
 pub mod shape;
+mod timer;
 mod worker;
 
 use std::sync::Arc;

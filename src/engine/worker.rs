@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::direct::Direct;
 use super::request::{describe, execute, mix, Transport, UserState};
 use super::shape::Shape;
+use super::timer::PreciseTimer;
 use crate::config::{Model, Profile};
 use crate::metrics::{Recorder, WindowData};
 
@@ -299,10 +300,11 @@ async fn open_pacer(w: Rc<Shared>, cap: u64, tasks: &mut JoinSet<()>) {
     let length = w.end.saturating_duration_since(w.trial_start).as_secs_f64();
     let (seed, trial) = (w.spec.profile.load.seed, w.spec.trial);
     let mut k = w.spec.index;
+    let timer = PreciseTimer::new();
     while let Some(at) = w.shape.due_time(k, length) {
         let due = w.trial_start + Duration::from_secs_f64(at);
         if due > Instant::now() {
-            tokio::time::sleep_until(due.into()).await;
+            timer.sleep_until(due).await;
         }
         // Reap finished iterations so the set does not grow over a long run.
         while tasks.try_join_next().is_some() {}
