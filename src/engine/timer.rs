@@ -4,7 +4,7 @@
 //! open-model latency runs from the *scheduled* start, every latency would carry that lateness.
 //! A Linux `timerfd` (a high-resolution kernel timer) registered with the same reactor wakes
 //! the worker within microseconds of the deadline, at the cost of one `timerfd_settime` and one
-//! `read` per wake-up.
+//! `read` per wake-up. The pacer limits how often it wakes (see `PACER_TICK`).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
