@@ -189,29 +189,39 @@ def part_rate(work, args):
 
 
 def part_delay(work, args):
-    print(f"\ndelay: a server answering after 20 ms, open model 200/s for {args.duration} s "
-          f"(perfgate not pinned)")
-    print(f"{'case':<34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  server p50 / p99 ms")
-    for case, stall in (("20 ms, no stall", 0.0), ("20 ms, 500 ms stall every 5 s", 0.5)):
-        srv = DelayServer(0.020, stall=stall, every=5.0)
-        try:
-            load = f'model = "open"\nrate = 200\nmax_in_flight = 1000\nwarmup = "0s"\nduration = "{args.duration}s"'
-            r, _, _ = perfgate(work, profile(srv.port, load), pin=False)
-            lat = totals(r)["latency"]
-            s = [v / 1000 for v in srv.service_us]
-            print(f"{'open: ' + case:<34} {lat.get('p50', float('nan')):>8.2f} {lat.get('p99', float('nan')):>8.2f} "
-                  f"{lat.get('max', float('nan')):>8.1f}  {pct(s, 50):.2f} / {pct(s, 99):.2f}")
-            if stall:
-                srv.service_us.clear()
-                load = f'model = "closed"\nusers = 50\nwarmup = "0s"\nduration = "{args.duration}s"'
-                r, _, _ = perfgate(work, profile(srv.port, load), pin=False)
+    # The server (this process) on CPU 0, perfgate on CPU 1, as in the other parts.
+    try:
+        import os
+        os.sched_setaffinity(0, {0})
+    except (AttributeError, OSError):
+        pass
+    print(f"\ndelay: a server answering after 20 ms (CPU 0), open model 200/s for {args.duration} s "
+          f"(perfgate on CPU 1); median (min–max) of {args.reps}")
+    print(f"{'case':<42} {'p50 ms':>20} {'p99 ms':>20} {'server p50':>10} {'server p99':>10}")
+    open_load = f'model = "open"\nrate = 200\nmax_in_flight = 1000\nwarmup = "0s"\nduration = "{args.duration}s"'
+    closed_load = f'model = "closed"\nusers = 50\nwarmup = "0s"\nduration = "{args.duration}s"'
+    cases = (("open: 20 ms", 0.0, open_load), ("open: 20 ms, 500 ms stall every 5 s", 0.5, open_load),
+             ("closed (50 users): 20 ms, stalls", 0.5, closed_load))
+    for case, stall, load in cases:
+        rows = []
+        for _ in range(args.reps):
+            srv = DelayServer(0.020, stall=stall, every=5.0)
+            try:
+                r, _, _ = perfgate(work, profile(srv.port, load))
                 lat = totals(r)["latency"]
-                print(f"{'closed (50 users): ' + case:<34} {lat.get('p50', float('nan')):>8.2f} "
-                      f"{lat.get('p99', float('nan')):>8.2f} {lat.get('max', float('nan')):>8.1f}")
-        finally:
-            srv.stop()
+                s = [v / 1000 for v in srv.service_us]
+                rows.append((lat.get("p50", float("nan")), lat.get("p99", float("nan")), pct(s, 50), pct(s, 99)))
+            finally:
+                srv.stop()
+        cols = list(zip(*rows))
+        print(f"{case:<42} {engine.fmt(cols[0], '.2f'):>20} {engine.fmt(cols[1], '.2f'):>20} "
+              f"{statistics.median(cols[2]):>10.2f} {statistics.median(cols[3]):>10.2f}")
+        if stall == 0.0:
+            d50 = [a - c for a, c in zip(cols[0], cols[2])]
+            d99 = [b - d for b, d in zip(cols[1], cols[3])]
+            print(f"{'  perfgate − server':<42} {engine.fmt(d50, '+.2f'):>20} {engine.fmt(d99, '+.2f'):>20}")
     print("goal: open-model p50 and p99 within 1 ms of the server's without a stall; with stalls, "
-          "p99 shows the stall (≈ 500 ms for requests scheduled during it)")
+          "p99 shows the stall (≈ 500 ms for requests scheduled during it), which a closed loop hides")
 
 
 def part_users(work, args):

@@ -294,7 +294,7 @@ async fn closed_user(w: Rc<Shared>, i: u64) {
 }
 
 /// The shortest time between two wake-ups of the open-model pacer.
-const PACER_TICK: Duration = Duration::from_micros(500);
+const PACER_TICK: Duration = Duration::from_millis(1);
 
 async fn open_pacer(w: Rc<Shared>, cap: u64, tasks: &mut JoinSet<()>) {
     let in_flight = Rc::new(Cell::new(0u64));
