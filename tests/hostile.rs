@@ -119,7 +119,9 @@ async fn read_head(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
 
 async fn connection(mut sock: TcpStream, seen: Arc<Seen>) {
     let mut buf = Vec::new();
+    let mut on_this_connection = 0u64;
     while let Some(path) = read_head(&mut sock, &mut buf).await {
+        on_this_connection += 1;
         *seen
             .requests
             .lock()
@@ -197,6 +199,19 @@ async fn connection(mut sock: TcpStream, seen: Arc<Seen>) {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 false
+            }
+            "/no-content" => sock
+                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .is_ok(),
+            // Answers the first request on a connection, then closes the connection on the
+            // second without a word: a kept-alive connection lost under a request.
+            "/flaky" => {
+                on_this_connection == 1
+                    && sock
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await
+                        .is_ok()
             }
             "/chunked" => sock
                 .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nx-trailer: t\r\n\r\n")
@@ -651,4 +666,86 @@ fn chunked_interim_and_close_delimited_responses_are_read_whole() {
     // Chunked and interim responses keep the connection; HTTP/1.0 without keep-alive does not.
     let conns = server.seen.connections.load(Ordering::Relaxed);
     assert!(conns >= server.seen.requests("/http10"));
+}
+
+#[test]
+fn a_no_content_answer_keeps_its_connection() {
+    let _machine = shared();
+    let server = fault_server();
+    let work = Work::with_profile(&profile(
+        &server.url,
+        "model = \"closed\"\nusers = 2\nwarmup = \"0s\"\nduration = \"1s\"",
+        "2s",
+        &[("/no-content", "expect = { status = [204] }")],
+    ));
+    let result = run(&work, Duration::from_secs(20));
+    let n = requests(&result, "GET /no-content");
+    assert!(n > 50, "{n}");
+    assert_eq!(error_count(&result, "GET /no-content", "total"), 0);
+    // Two users, two connections: a 204 has no body, so nothing ends the connection.
+    assert_eq!(server.seen.connections.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn a_lost_keep_alive_connection_is_retried_only_when_the_request_may_be_repeated() {
+    let _machine = shared();
+    let server = fault_server();
+    let work = Work::with_profile(&profile(
+        &server.url,
+        "model = \"closed\"\nusers = 1\nwarmup = \"0s\"\nduration = \"1s\"",
+        "2s",
+        &[("/flaky", "")],
+    ));
+    let result = run(&work, Duration::from_secs(20));
+    // GET: the second request on each connection is lost and sent again on a new connection.
+    let n = requests(&result, "GET /flaky");
+    assert!(n > 10);
+    assert_eq!(
+        error_count(&result, "GET /flaky", "total"),
+        0,
+        "{}",
+        errors(&result, "GET /flaky")
+    );
+    // POST: the server may have acted on it, so it is not repeated: every second one fails.
+    let server = fault_server();
+    let post = profile(
+        &server.url,
+        "model = \"closed\"\nusers = 1\nwarmup = \"0s\"\nduration = \"1s\"",
+        "2s",
+        &[("/flaky", "")],
+    )
+    .replace("request = \"GET /flaky\"", "request = \"POST /flaky\"");
+    let work = Work::with_profile(&post);
+    let result = run(&work, Duration::from_secs(20));
+    let n = requests(&result, "POST /flaky");
+    let failed = error_count(&result, "POST /flaky", "reset");
+    assert!(n > 10 && failed > 0, "{}", errors(&result, "POST /flaky"));
+    assert_eq!(error_count(&result, "POST /flaky", "total"), failed);
+    // Each POST reached the server once: none was sent twice.
+    assert!(
+        server.seen.requests("/flaky") <= n + 1,
+        "{} POSTs seen for {n}",
+        server.seen.requests("/flaky")
+    );
+}
+
+#[test]
+fn a_host_header_in_the_profile_replaces_perfgates() {
+    let _machine = shared();
+    let server = serve(fast_router());
+    let work = Work::with_profile(&format!(
+        "[target]\nbase_url = \"{}\"\nheaders = {{ Host = \"tickets.example\", \"Content-Length\" = \"999\" }}\n\n[load]\nmodel = \"closed\"\nusers = 1\nwarmup = \"0s\"\nduration = \"1s\"\n\n[[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"POST /v\"\nbody = \"abc\"\n",
+        server.url
+    ));
+    let result = work.run_ok();
+    assert_eq!(error_count(&result, "POST /v", "total"), 0, "{result:#}");
+    let seen = server.log.all();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        let hosts: Vec<_> = s.headers.get_all("host").iter().collect();
+        assert_eq!(hosts, ["tickets.example"], "one Host header, the profile's");
+        let lengths: Vec<_> = s.headers.get_all("content-length").iter().collect();
+        assert_eq!(lengths, ["3"], "perfgate frames the body itself");
+        assert_eq!(&s.body[..], b"abc");
+    }
 }

@@ -14,7 +14,9 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT,
+};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -40,6 +42,8 @@ pub struct Direct {
     pub origin: String,
     /// By step id: the whole request when nothing in it varies.
     prebuilt: Vec<Option<Bytes>>,
+    /// Index of the address that accepted the last connection.
+    preferred: std::cell::Cell<usize>,
 }
 
 /// One user's connection.
@@ -137,6 +141,7 @@ impl Direct {
             origin: format!("http://{authority}"),
             host: authority,
             prebuilt: Vec::new(),
+            preferred: std::cell::Cell::new(0),
         };
         let steps = profile
             .scenarios
@@ -183,9 +188,16 @@ impl Direct {
         out.extend_from_slice(step.method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(target);
-        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        out.extend_from_slice(self.host.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        let has = |name: &HeaderName| {
+            step.static_headers.contains_key(name) || headers.iter().any(|(n, _)| n == name)
+        };
+        // A profile may name the virtual host itself (`Host` through an IP address).
+        if !has(&HOST) {
+            out.extend_from_slice(b"host: ");
+            out.extend_from_slice(self.host.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         let has_ua = step.static_headers.contains_key(USER_AGENT)
             || headers.iter().any(|(n, _)| n == USER_AGENT);
         if !has_ua {
@@ -197,6 +209,9 @@ impl Direct {
             .static_headers
             .iter()
             .chain(headers.iter().map(|(n, v)| (n, v)));
+        // The framing is perfgate's own: a profile's Content-Length or Transfer-Encoding would
+        // contradict it and desynchronise the connection.
+        let all = all.filter(|(n, _)| **n != CONTENT_LENGTH && **n != TRANSFER_ENCODING);
         for (n, v) in all {
             out.extend_from_slice(n.as_str().as_bytes());
             out.extend_from_slice(b": ");
@@ -215,9 +230,15 @@ impl Direct {
 
     async fn connect(&self) -> Result<Conn, DirectError> {
         let mut last = None;
-        for a in &self.addrs {
+        // The address that worked last time first (`localhost` may resolve to a ::1 that
+        // drops connections), then the others in order.
+        let first = self.preferred.get();
+        let order = std::iter::once(first).chain((0..self.addrs.len()).filter(|&i| i != first));
+        for i in order {
+            let Some(a) = self.addrs.get(i) else { continue };
             match TcpStream::connect(a).await {
                 Ok(stream) => {
+                    self.preferred.set(i);
                     let _ = stream.set_nodelay(true);
                     return Ok(Conn {
                         stream,
@@ -253,7 +274,14 @@ impl Direct {
             Wire::Prebuilt(b) => &b[..],
             Wire::Built(b) => b,
         };
-        let (mut c, mut reused) = match conn.take() {
+        // A kept-alive connection is reused only if nothing arrived on it while idle: not the
+        // end of the stream (the server closed it), not a stray message (a 408 before closing).
+        // The check costs no system call unless the reactor saw the socket become readable.
+        let idle = conn.take().filter(|c| {
+            let mut probe = [0u8; 1];
+            matches!(c.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        });
+        let (mut c, mut reused) = match idle {
             Some(c) => (c, true),
             None => (self.connect().await?, false),
         };
@@ -266,16 +294,20 @@ impl Direct {
                         } else {
                             framing
                         };
+                    let close = close || matches!(framing, Framing::UntilClose);
                     let limit = keep(head.status);
                     c.read_body(framing, body, limit, read).await?;
-                    if !close {
+                    // Bytes beyond the response's framing: the connection cannot be trusted.
+                    if !close && c.start == c.end {
                         c.shrink();
                         *conn = Some(c);
                     }
                     return Ok(head);
                 }
-                // A kept-alive connection the server had closed: once more on a new one.
-                Err(Stale) if reused => {
+                // A kept-alive connection closed under the request before any response: once
+                // more on a new one — only when repeating the request is harmless (RFC 9110
+                // §9.2.2), since the server may have acted on it before closing.
+                Err(Stale) if reused && method.is_idempotent() => {
                     c = self.connect().await?;
                     reused = false;
                 }
@@ -528,15 +560,17 @@ fn parse_head(
     };
     let status = r.code.unwrap_or(0);
     let mut close = r.version == Some(0);
+    let mut close_token = false;
     let mut chunked = false;
     let mut length: Option<u64> = None;
     let mut headers = want_headers.then(HeaderMap::new);
     for h in r.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
-            let v = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|s| s.trim().parse().ok());
+            let digits = h.value.trim_ascii();
+            let v = (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+                .then(|| std::str::from_utf8(digits).ok()?.parse().ok())
+                .flatten();
             match (v, length) {
                 (Some(v), None) => length = Some(v),
                 (Some(v), Some(old)) if v == old => {}
@@ -557,7 +591,7 @@ fn parse_head(
             for token in h.value.split(|&c| c == b',') {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
+                    close_token = true;
                 } else if token.eq_ignore_ascii_case(b"keep-alive") && r.version == Some(0) {
                     close = false;
                 }
@@ -577,9 +611,9 @@ fn parse_head(
     } else if let Some(n) = length {
         Framing::Length(n)
     } else {
-        close = true;
         Framing::UntilClose
     };
+    let close = close || close_token;
     Ok(Some((used, Head { status, headers }, framing, close)))
 }
 

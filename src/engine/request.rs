@@ -446,7 +446,7 @@ fn bad_target() -> Broken {
 
 /// Whether `t` can go on the request line as it is: a path, visible ASCII only.
 fn plain_target(t: &str) -> bool {
-    t.starts_with('/') && t.bytes().all(|c| c > b' ' && c < 0x7f)
+    t.starts_with('/') && t.bytes().all(|c| c > b' ' && c < 0x7f && c != b'#')
 }
 
 async fn fetch_direct(

@@ -7,7 +7,7 @@
 //! `read` per wake-up. The pacer limits how often it wakes (see `PACER_TICK`).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -42,7 +42,7 @@ impl PreciseTimer {
             return;
         };
         let wait = deadline.saturating_duration_since(Instant::now());
-        if wait < Duration::from_micros(20) {
+        if wait.is_zero() {
             return;
         }
         let spec = libc::itimerspec {
@@ -83,7 +83,11 @@ impl PreciseTimer {
                 }
             });
             match fired {
-                Ok(_) => return,
+                Ok(Ok(())) => return,
+                Ok(Err(_)) => {
+                    tokio::time::sleep_until(deadline.into()).await;
+                    return;
+                }
                 Err(_would_block) => continue,
             }
         }
