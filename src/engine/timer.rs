@@ -97,6 +97,7 @@ impl PreciseTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn it_wakes_after_the_deadline_and_not_before() {
