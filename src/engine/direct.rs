@@ -53,9 +53,14 @@ pub struct Conn {
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
     end: usize,
+    /// When it was last handed back to its user.
+    idle_since: std::time::Instant,
 }
 
 pub type Sender = Conn;
+
+/// A kept-alive connection idle for this long is checked before it is reused.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Why a direct request failed.
 #[derive(Debug)]
@@ -245,6 +250,7 @@ impl Direct {
                         buf: vec![0; BUF_START],
                         start: 0,
                         end: 0,
+                        idle_since: std::time::Instant::now(),
                     });
                 }
                 Err(e) => last = Some(e),
@@ -274,10 +280,14 @@ impl Direct {
             Wire::Prebuilt(b) => &b[..],
             Wire::Built(b) => b,
         };
-        // A kept-alive connection is reused only if nothing arrived on it while idle: not the
-        // end of the stream (the server closed it), not a stray message (a 408 before closing).
-        // The check costs no system call unless the reactor saw the socket become readable.
+        // A connection idle for a while (think time) is reused only if nothing arrived on it
+        // meanwhile: not the end of the stream (the server's keep-alive timeout closed it), not
+        // a stray message (a 408 before closing). One non-blocking read tells; a connection
+        // reused at once skips it (servers' keep-alive timeouts are seconds).
         let idle = conn.take().filter(|c| {
+            if c.idle_since.elapsed() < IDLE_CHECK {
+                return true;
+            }
             let mut probe = [0u8; 1];
             matches!(c.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
         });
@@ -300,6 +310,7 @@ impl Direct {
                     // Bytes beyond the response's framing: the connection cannot be trusted.
                     if !close && c.start == c.end {
                         c.shrink();
+                        c.idle_since = std::time::Instant::now();
                         *conn = Some(c);
                     }
                     return Ok(head);
