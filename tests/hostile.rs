@@ -213,6 +213,14 @@ async fn connection(mut sock: TcpStream, seen: Arc<Seen>) {
                         .await
                         .is_ok()
             }
+            // A server-side keep-alive timeout of 200 ms.
+            "/idle-close" => {
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                false
+            }
             "/chunked" => sock
                 .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nx-trailer: t\r\n\r\n")
                 .await
@@ -748,4 +756,37 @@ fn a_host_header_in_the_profile_replaces_perfgates() {
         assert_eq!(lengths, ["3"], "perfgate frames the body itself");
         assert_eq!(&s.body[..], b"abc");
     }
+}
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_replaced_before_a_post() {
+    let _machine = shared();
+    let server = fault_server();
+    let text = profile(
+        &server.url,
+        "model = \"closed\"\nusers = 1\nwarmup = \"0s\"\nduration = \"3s\"",
+        "2s",
+        &[("/idle-close", "body = \"x\"")],
+    )
+    .replace(
+        "request = \"GET /idle-close\"",
+        "request = \"POST /idle-close\"",
+    )
+    .replace(
+        "name = \"/idle-close\"\n",
+        "name = \"/idle-close\"\nthink_time = \"0.6s\"\n",
+    );
+    let work = Work::with_profile(&text);
+    let result = run(&work, Duration::from_secs(20));
+    let n = requests(&result, "POST /idle-close");
+    assert!(n >= 3, "{n}");
+    // Each POST finds its connection closed by the server's keep-alive timeout; perfgate sees
+    // that before sending (a POST is never sent twice) and opens a new one.
+    assert_eq!(
+        error_count(&result, "POST /idle-close", "total"),
+        0,
+        "{}",
+        errors(&result, "POST /idle-close")
+    );
+    assert_eq!(server.seen.requests("/idle-close"), n);
 }
