@@ -95,18 +95,6 @@ impl Out {
     }
 }
 
-/// The 1-based line of `text` that contains `needle` (which must occur exactly once).
-fn line_of(text: &str, needle: &str) -> usize {
-    let hits: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(hits.len(), 1, "{needle:?} must be on exactly one line");
-    hits[0]
-}
-
 /// Requires a problem reported at `file:line:` whose text holds every phrase.
 fn assert_problem(problems: &[String], file: &str, line: usize, phrases: &[&str]) {
     let prefix = format!("{file}:{line}:");

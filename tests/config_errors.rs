@@ -7,18 +7,6 @@ use common::*;
 
 const FILE: &str = "bad.toml";
 
-/// The 1-based line of `toml` that contains `needle` (which must occur exactly once).
-fn line_of(toml: &str, needle: &str) -> usize {
-    let hits: Vec<usize> = toml
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(hits.len(), 1, "{needle:?} must be on exactly one line");
-    hits[0]
-}
-
 /// Writes `toml` as `bad.toml` (and `files` beside it), runs `perfgate validate -p bad.toml` and
 /// `perfgate run -p bad.toml`, requires exit 2 from both with the same problems and no result
 /// file, checks the count in the heading, and returns the problem lines.

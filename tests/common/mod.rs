@@ -342,6 +342,18 @@ pub const PERFGATE_VARS: &[&str] = &[
     "GITHUB_RUN_ID",
 ];
 
+/// The 1-based line of `text` that contains `needle` (which must occur exactly once).
+pub fn line_of(text: &str, needle: &str) -> usize {
+    let hits: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(hits.len(), 1, "{needle:?} must be on exactly one line");
+    hits[0]
+}
+
 /// Reads and parses a result file; panics if it exists but is not JSON.
 pub fn read_result(path: &Path) -> Option<Value> {
     let text = std::fs::read_to_string(path).ok()?;
