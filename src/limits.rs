@@ -49,7 +49,8 @@ pub fn check_open_files(profile: &Profile) -> Result<(), String> {
     let Some(limit) = raise_open_files() else {
         return Ok(());
     };
-    let needed = max_connections(profile) + RESERVED;
+    let connections = max_connections(profile);
+    let needed = connections + RESERVED;
     if needed <= limit {
         return Ok(());
     }
@@ -63,8 +64,8 @@ pub fn check_open_files(profile: &Profile) -> Result<(), String> {
          Lower {key} to at most {}, or raise the hard limit (`ulimit -Hn`, LimitNOFILE= in a \
          systemd unit, --ulimit nofile= for docker) to at least {needed}.",
         profile.path.display(),
-        max_connections(profile),
-        max_connections(profile),
+        connections,
+        connections,
         limit.saturating_sub(RESERVED),
     ))
 }

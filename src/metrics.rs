@@ -144,7 +144,8 @@ impl EndpointWindow {
         self.bytes_received += other.bytes_received;
     }
 
-    fn reset(&mut self) {
+    /// Empties the window, keeping the histogram's allocation.
+    pub fn reset(&mut self) {
         self.latency.reset();
         self.requests = 0;
         self.errors = ErrorCounts::default();

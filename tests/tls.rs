@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::Request;
 use axum::http::Version;
 use axum::Router;
-use common::{endpoint, error_count, requests, serve, Work};
+use common::{endpoint, error_count, requests, serve, serve_tcp, TcpServer, Work};
 use tokio_rustls::rustls;
 
 /// A TLS server (ALPN h2 and http/1.1) answering 200, recording the HTTP version of each request.
@@ -16,7 +16,7 @@ struct TlsServer {
     url: String,
     ca_pem: String,
     versions: Arc<Mutex<Vec<Version>>>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _server: TcpServer,
 }
 
 fn tls_server() -> TlsServer {
@@ -47,49 +47,24 @@ fn tls_server() -> TlsServer {
             "ok"
         }
     });
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let accept = async {
-                loop {
-                    let Ok((tcp, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    let (acceptor, app) = (acceptor.clone(), app.clone());
-                    tokio::spawn(async move {
-                        let Ok(tls) = acceptor.accept(tcp).await else {
-                            return;
-                        };
-                        let service = hyper_util::service::TowerToHyperService::new(app);
-                        let _ = hyper_util::server::conn::auto::Builder::new(
-                            hyper_util::rt::TokioExecutor::new(),
-                        )
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                        .await;
-                    });
-                }
+    let server = serve_tcp(move |tcp| {
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
             };
-            tokio::select! {
-                _ = accept => {}
-                _ = stopped => {}
-            }
-        });
-        rt.shutdown_background();
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+        }
     });
     TlsServer {
-        url: format!("https://{addr}"),
+        url: format!("https://{}", server.addr),
         ca_pem,
         versions,
-        _stop: stop,
+        _server: server,
     }
 }
 

@@ -30,6 +30,16 @@ pub struct Profile {
     pub notes: Vec<String>,
 }
 
+/// The request target of `u` as an HTTP/1.1 request line carries it: path and query.
+pub fn origin_form(u: &Url) -> String {
+    let mut target = u.path().to_string();
+    if let Some(q) = u.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    target
+}
+
 impl Profile {
     /// `text` with every value read from the environment (`{{env.*}}`) replaced by
     /// `[redacted]`: they are secrets wherever requests are shown.

@@ -1156,14 +1156,7 @@ fn validate_step(
             endpoints.len() - 1
         }
     };
-    let static_origin = static_url.as_ref().map(|u| {
-        let mut target = u.path().to_string();
-        if let Some(q) = u.query() {
-            target.push('?');
-            target.push_str(q);
-        }
-        target
-    });
+    let static_origin = static_url.as_ref().map(origin_form);
     Some(Step {
         id: 0, // numbered once the profile is complete
         endpoint,

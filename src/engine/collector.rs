@@ -88,7 +88,7 @@ impl TrialCollector {
                 Slot::Open(eps) => eps[i].merge(delta),
                 Slot::Sealed(eps) => {
                     // A very late report: add it to the encoded window (rare, exact).
-                    self.scratch = EndpointWindow::new();
+                    self.scratch.reset();
                     if let Ok(h) = decode_histogram(&eps[i].histogram) {
                         let _ = self.scratch.latency.add(h);
                     }
@@ -115,9 +115,7 @@ impl TrialCollector {
             let sealed = eps
                 .iter()
                 .map(|delta| {
-                    self.scratch.latency.reset();
-                    self.scratch.requests = 0;
-                    self.scratch.errors = Default::default();
+                    self.scratch.reset();
                     delta.add_to(&mut self.scratch);
                     window_result(&self.scratch)
                 })

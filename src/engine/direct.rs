@@ -17,7 +17,7 @@ use bytes::Bytes;
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT,
 };
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -56,8 +56,6 @@ pub struct Conn {
     /// When it was last handed back to its user.
     idle_since: std::time::Instant,
 }
-
-pub type Sender = Conn;
 
 /// A kept-alive connection idle for this long is checked before it is reused.
 const IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
@@ -100,7 +98,7 @@ fn broken(e: std::io::Error) -> DirectError {
 
 /// The response head, as the step needs it.
 pub struct Head {
-    pub status: u16,
+    pub status: StatusCode,
     /// Only when a capture reads a header.
     pub headers: Option<HeaderMap>,
 }
@@ -110,12 +108,6 @@ enum Framing {
     Length(u64),
     Chunked,
     UntilClose,
-}
-
-/// A request ready to write: prebuilt bytes, or bytes serialized into `scratch`.
-pub enum Wire<'a> {
-    Prebuilt(&'a Bytes),
-    Built(&'a [u8]),
 }
 
 impl Direct {
@@ -269,17 +261,13 @@ impl Direct {
     pub async fn exchange(
         &self,
         conn: &mut Option<Conn>,
-        wire: Wire<'_>,
+        request: &[u8],
         method: &Method,
         want_headers: bool,
-        keep: impl Fn(u16) -> usize,
+        keep: impl Fn(StatusCode) -> usize,
         body: &mut Vec<u8>,
         read: &mut u64,
     ) -> Result<Head, DirectError> {
-        let bytes = match wire {
-            Wire::Prebuilt(b) => &b[..],
-            Wire::Built(b) => b,
-        };
         // A connection idle for a while (think time) is reused only if nothing arrived on it
         // meanwhile: not the end of the stream (the server's keep-alive timeout closed it), not
         // a stray message (a 408 before closing). One non-blocking read tells; a connection
@@ -296,14 +284,16 @@ impl Direct {
             None => (self.connect().await?, false),
         };
         loop {
-            match c.send_and_read_head(bytes, want_headers).await {
+            match c.send_and_read_head(request, want_headers).await {
                 Ok((head, framing, close)) => {
-                    let framing =
-                        if *method == Method::HEAD || head.status == 204 || head.status == 304 {
-                            Framing::None
-                        } else {
-                            framing
-                        };
+                    let framing = if *method == Method::HEAD
+                        || head.status == StatusCode::NO_CONTENT
+                        || head.status == StatusCode::NOT_MODIFIED
+                    {
+                        Framing::None
+                    } else {
+                        framing
+                    };
                     let close = close || matches!(framing, Framing::UntilClose);
                     let limit = keep(head.status);
                     c.read_body(framing, body, limit, read).await?;
@@ -397,7 +387,9 @@ impl Conn {
                     Ok(Some((used, head, framing, close))) => {
                         self.start += used;
                         // Interim responses (100 Continue, 103 Early Hints): the real one follows.
-                        if (100..200).contains(&head.status) && head.status != 101 {
+                        if head.status.is_informational()
+                            && head.status != StatusCode::SWITCHING_PROTOCOLS
+                        {
                             continue;
                         }
                         return Ok((head, framing, close));
@@ -569,7 +561,11 @@ fn parse_head(
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(DirectError::Protocol(format!("invalid HTTP response: {e}"))),
     };
-    let status = r.code.unwrap_or(0);
+    // httparse reads any three digits; 000–099 are not statuses.
+    let status = r
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or_else(|| DirectError::Protocol(format!("invalid status code {:?}", r.code)))?;
     let mut close = r.version == Some(0);
     let mut close_token = false;
     let mut chunked = false;
@@ -638,7 +634,8 @@ mod tests {
             parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false)
                 .unwrap()
                 .unwrap();
-        assert_eq!((used, head.status, close), (38, 200, false));
+        assert_eq!((used, head.status.as_u16(), close), (38, 200, false));
+        assert!(parse_head(b"HTTP/1.1 099 Odd\r\n\r\n", false).is_err());
         assert!(matches!(framing, Framing::Length(5)));
         let (_, _, framing, close) = parse_head(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n",

@@ -12,7 +12,7 @@ use reqwest::{Client, StatusCode, Url};
 use super::direct::{self, Direct, DirectError};
 
 use crate::config::template::{Template, Vars};
-use crate::config::{Body, CaptureSource, Dataset, JsonTemplate, Profile, Step};
+use crate::config::{origin_form, Body, CaptureSource, Dataset, JsonTemplate, Profile, Step};
 use crate::metrics::{ErrorKind, Outcome};
 
 /// Bodies read for checks and captures are kept up to this size; the rest is read and counted,
@@ -32,7 +32,7 @@ pub struct UserState {
     /// Per scenario: whether its `on_start` steps have succeeded for this user.
     pub started: Vec<bool>,
     /// This user's own keep-alive connection (direct HTTP/1.1 client).
-    pub conn: Option<direct::Sender>,
+    pub conn: Option<direct::Conn>,
     /// Where this user's requests are serialized (direct client), reused.
     pub scratch: Vec<u8>,
 }
@@ -377,11 +377,7 @@ async fn fetch_reqwest(
 ) -> Result<Fetched, Broken> {
     let url = match p.rendered {
         None => step.static_url.clone().unwrap_or_else(unreachable_url),
-        Some(text) => Url::parse(&text).map_err(|_| Broken {
-            kind: ErrorKind::Capture,
-            cause: Cause::Template("the rendered path is not a valid URL"),
-            bytes: 0,
-        })?,
+        Some(text) => Url::parse(&text).map_err(|_| bad_target())?,
     };
     let mut req = client
         .request(step.method.clone(), url)
@@ -463,20 +459,14 @@ async fn fetch_direct(
             Some(t) if plain_target(t) => t,
             // Spaces, non-ASCII, an unusual host spelling: normalised as a URL parser would.
             _ => {
-                let u = Url::parse(text).map_err(|_| bad_target())?;
-                let mut t = u.path().to_string();
-                if let Some(q) = u.query() {
-                    t.push('?');
-                    t.push_str(q);
-                }
-                normalised = t;
+                normalised = origin_form(&Url::parse(text).map_err(|_| bad_target())?);
                 &normalised
             }
         },
         (None, None) => return Err(bad_target()),
     };
-    let wire = match d.prebuilt(step) {
-        Some(b) => direct::Wire::Prebuilt(b),
+    let request: &[u8] = match d.prebuilt(step) {
+        Some(b) => b,
         None => {
             user.scratch.clear();
             d.serialize(
@@ -486,7 +476,7 @@ async fn fetch_direct(
                 &p.headers,
                 &p.body,
             );
-            direct::Wire::Built(&user.scratch)
+            &user.scratch
         }
     };
     let want_headers = step
@@ -495,11 +485,10 @@ async fn fetch_direct(
         .any(|c| matches!(c.source, CaptureSource::Header(_)));
     let mut bytes = 0u64;
     let mut body = Vec::new();
-    let keep =
-        |status: u16| keep_limit(step, StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+    let keep = |status| keep_limit(step, status);
     let exchange = d.exchange(
         &mut user.conn,
-        wire,
+        request,
         &step.method,
         want_headers,
         keep,
@@ -512,23 +501,13 @@ async fn fetch_direct(
     };
     let url = || format!("{}{}", d.origin, target);
     match outcome {
-        Ok(head) => {
-            let status = StatusCode::from_u16(head.status).map_err(|_| Broken {
-                kind: ErrorKind::Protocol,
-                cause: Cause::Direct {
-                    url: url(),
-                    error: DirectError::Protocol(format!("invalid status {}", head.status)),
-                },
-                bytes,
-            })?;
-            Ok(Fetched {
-                status,
-                headers: head.headers.unwrap_or_default(),
-                body,
-                bytes,
-                url: may_fail(step, status).then(url),
-            })
-        }
+        Ok(head) => Ok(Fetched {
+            status: head.status,
+            headers: head.headers.unwrap_or_default(),
+            body,
+            bytes,
+            url: may_fail(step, head.status).then(url),
+        }),
         Err(e) => Err(Broken {
             kind: e.kind(),
             cause: Cause::Direct {

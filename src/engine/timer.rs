@@ -37,59 +37,57 @@ impl PreciseTimer {
 
     /// Sleeps until `deadline`.
     pub async fn sleep_until(&self, deadline: Instant) {
-        let Some(fd) = &self.fd else {
-            tokio::time::sleep_until(deadline.into()).await;
-            return;
-        };
         let wait = deadline.saturating_duration_since(Instant::now());
         if wait.is_zero() {
             return;
         }
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: wait.as_secs() as libc::time_t,
-                tv_nsec: wait.subsec_nanos() as libc::c_long,
-            },
+        let precise = match &self.fd {
+            Some(fd) => wait_on(fd, wait).await,
+            None => Err(std::io::ErrorKind::Unsupported.into()),
         };
-        // SAFETY: a valid timerfd and a fully initialised itimerspec.
-        let set = unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
-        if set != 0 {
+        if precise.is_err() {
             tokio::time::sleep_until(deadline.into()).await;
-            return;
         }
-        loop {
-            let Ok(mut guard) = fd.readable().await else {
-                tokio::time::sleep_until(deadline.into()).await;
-                return;
+    }
+}
+
+/// Arms the timerfd for `wait` and waits until it fires.
+async fn wait_on(fd: &AsyncFd<OwnedFd>, wait: std::time::Duration) -> std::io::Result<()> {
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: wait.as_secs() as libc::time_t,
+            tv_nsec: wait.subsec_nanos() as libc::c_long,
+        },
+    };
+    // SAFETY: a valid timerfd and a fully initialised itimerspec.
+    if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    loop {
+        let mut guard = fd.readable().await?;
+        let fired = guard.try_io(|inner| {
+            let mut expirations = [0u8; 8];
+            // SAFETY: reads at most 8 bytes into an 8-byte buffer.
+            let n = unsafe {
+                libc::read(
+                    inner.as_raw_fd(),
+                    expirations.as_mut_ptr().cast(),
+                    expirations.len(),
+                )
             };
-            let fired = guard.try_io(|inner| {
-                let mut expirations = [0u8; 8];
-                // SAFETY: reads at most 8 bytes into an 8-byte buffer.
-                let n = unsafe {
-                    libc::read(
-                        inner.as_raw_fd(),
-                        expirations.as_mut_ptr().cast(),
-                        expirations.len(),
-                    )
-                };
-                if n < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(())
-                }
-            });
-            match fired {
-                Ok(Ok(())) => return,
-                Ok(Err(_)) => {
-                    tokio::time::sleep_until(deadline.into()).await;
-                    return;
-                }
-                Err(_would_block) => continue,
+            if n < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
             }
+        });
+        match fired {
+            Ok(result) => return result,
+            Err(_would_block) => continue,
         }
     }
 }

@@ -229,6 +229,70 @@ impl Drop for TestServer {
     }
 }
 
+/// A raw TCP server on 127.0.0.1 (a free port): `handle` runs for every accepted connection, on
+/// a two-thread runtime in a background thread. Dropping it stops the server and closes every
+/// connection at once (as a server that dies does).
+pub struct TcpServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub fn serve_tcp<F, Fut>(handle: F) -> TcpServer
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let addr = listener.local_addr().expect("local address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("tcp-server-{}", addr.port()))
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let accept = async {
+                    loop {
+                        if let Ok((sock, _)) = listener.accept().await {
+                            tokio::spawn(handle(sock));
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = stopped => {}
+                }
+            });
+            // Every connection task is dropped here, closing its socket.
+            rt.shutdown_background();
+        })
+        .expect("server thread");
+    TcpServer {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+impl Drop for TcpServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// A router answering every request `200 ok` at once.
 pub fn fast_router() -> Router {
     Router::new().fallback(|| async { "ok" })
