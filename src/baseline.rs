@@ -14,8 +14,12 @@ pub enum BaselineError {
         path: PathBuf,
         hint: String,
     },
+    /// The stored baseline cannot be read.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// The result to store cannot be read.
+    #[error(transparent)]
+    Source(ReadError),
     #[error("{}: the result is incomplete ({reason}); an interrupted or aborted run is never a baseline", path.display())]
     Incomplete { path: PathBuf, reason: String },
     #[error("cannot write {}: {source}", path.display())]
@@ -75,7 +79,7 @@ pub fn load(dir: &Path, name: &str) -> Result<(RunResult, PathBuf), BaselineErro
 /// Stores the result at `result` as baseline `name`, replacing any previous one atomically.
 pub fn save(dir: &Path, name: &str, result: &Path) -> Result<PathBuf, BaselineError> {
     let target = path(dir, name)?;
-    let r = RunResult::read(result)?;
+    let r = RunResult::read(result).map_err(BaselineError::Source)?;
     if !r.complete {
         return Err(BaselineError::Incomplete {
             path: result.to_path_buf(),
@@ -84,23 +88,42 @@ pub fn save(dir: &Path, name: &str, result: &Path) -> Result<PathBuf, BaselineEr
                 .unwrap_or_else(|| "no reason recorded".into()),
         });
     }
-    crate::fsutil::write_atomic(&target, &crate::run::to_json(&r)).map_err(|source| {
-        BaselineError::Write {
-            path: target.clone(),
-            source,
-        }
+    let json = r.to_json().map_err(|e| BaselineError::Write {
+        path: target.clone(),
+        source: e.into(),
+    })?;
+    crate::fsutil::write_atomic(&target, &json).map_err(|source| BaselineError::Write {
+        path: target.clone(),
+        source,
     })?;
     Ok(target)
 }
 
+impl BaselineError {
+    /// A baseline that is not there cannot be compared with (3); one that is broken, badly
+    /// named, or made from an unusable result is the user's input to fix (2).
+    pub fn exit_code(&self) -> i32 {
+        use crate::exit;
+        match self {
+            BaselineError::Missing { .. } | BaselineError::Write { .. } => exit::RUN_FAILED,
+            BaselineError::Read(ReadError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                exit::RUN_FAILED
+            }
+            _ => exit::INVALID_INPUT,
+        }
+    }
+}
+
 /// One line about a result: when, what, how much.
-pub fn describe(r: &RunResult) -> String {
+pub fn summary_line(r: &RunResult) -> String {
     let sha = r
         .meta
         .git
         .as_ref()
         .and_then(|g| g.sha.as_deref())
-        .map(|s| format!(" @ {}", crate::result::short_sha(s)))
+        .map(|s| format!(" @ {}", crate::units::short_sha(s)))
         .unwrap_or_default();
     let load = &r.meta.load;
     let size = match (load.users, load.rate) {

@@ -1,10 +1,20 @@
-//! Command-line interface: arguments, and the one place where outcomes become exit codes.
+//! The command line: clap's definitions of the arguments, and their conversion into the
+//! commands' own options (`commands::Command`). Nothing here runs anything.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::exit;
+use crate::commands::baseline::BaselineCommand as Baseline;
+use crate::commands::check::CheckOptions;
+use crate::commands::compare::CompareOptions;
+use crate::commands::gate::{BaselineRef, GateOptions, PublishOptions};
+use crate::commands::run::RunOptions;
+use crate::commands::validate::ValidateOptions;
+use crate::commands::Command as Cmd;
+use crate::config::Overrides;
+use crate::publish::webhook;
+use crate::report;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,7 +86,7 @@ pub struct PublishArgs {
     pub webhook: Option<String>,
     /// Webhook payload: Slack or Discord recognised by the URL, generic JSON otherwise.
     #[arg(long, value_enum, default_value = "auto")]
-    pub webhook_format: crate::publish::webhook::Format,
+    pub webhook_format: WebhookFormat,
     /// Time limit for each destination, retries included.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub publish_timeout: std::time::Duration,
@@ -85,16 +95,72 @@ pub struct PublishArgs {
     pub require_publish: bool,
 }
 
-impl PublishArgs {
-    pub fn options(&self) -> crate::publish::Options {
-        crate::publish::Options {
-            github: self.github,
-            pr: self.pr,
-            webhook: self.webhook.clone().filter(|w| !w.trim().is_empty()),
-            webhook_format: self.webhook_format,
-            timeout: self
-                .publish_timeout
-                .min(std::time::Duration::from_secs(3600)),
+/// The webhook payload formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WebhookFormat {
+    /// Slack or Discord when the URL is theirs, generic JSON otherwise.
+    Auto,
+    Slack,
+    Discord,
+    Json,
+}
+
+/// The report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A terminal table.
+    Table,
+    /// Markdown, as the pull-request comment shows it.
+    Md,
+    /// perfgate/compare/v1 JSON.
+    Json,
+    /// JUnit XML, one test case per endpoint × metric.
+    Junit,
+}
+
+impl From<PublishArgs> for PublishOptions {
+    fn from(a: PublishArgs) -> Self {
+        PublishOptions {
+            to: crate::publish::Options {
+                github: a.github,
+                pr: a.pr,
+                webhook: a.webhook.filter(|w| !w.trim().is_empty()),
+                webhook_format: match a.webhook_format {
+                    WebhookFormat::Auto => webhook::Format::Auto,
+                    WebhookFormat::Slack => webhook::Format::Slack,
+                    WebhookFormat::Discord => webhook::Format::Discord,
+                    WebhookFormat::Json => webhook::Format::Json,
+                },
+                timeout: a.publish_timeout.min(std::time::Duration::from_secs(3600)),
+            },
+            require: a.require_publish,
+        }
+    }
+}
+
+impl From<ReportFormat> for report::Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Table => report::Format::Table,
+            ReportFormat::Md => report::Format::Md,
+            ReportFormat::Json => report::Format::Json,
+            ReportFormat::Junit => report::Format::Junit,
+        }
+    }
+}
+
+impl From<GateArgs> for GateOptions {
+    fn from(g: GateArgs) -> Self {
+        GateOptions {
+            baseline: match g.baseline_file {
+                Some(f) => BaselineRef::File(f),
+                None => BaselineRef::Named {
+                    name: g.baseline,
+                    dir: g.baselines_dir,
+                },
+            },
+            thresholds: g.thresholds,
+            allow_mismatch: g.allow_mismatch,
         }
     }
 }
@@ -110,7 +176,7 @@ pub struct CompareArgs {
     pub current: PathBuf,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
-    pub format: crate::report::Format,
+    pub format: ReportFormat,
     /// Write the report here instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -190,76 +256,51 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-impl RunArgs {
-    pub fn overrides(&self) -> crate::config::Overrides {
-        crate::config::Overrides {
-            base_url: self.base_url.clone(),
-            users: self.users,
-            rate: self.rate,
-            duration: self.duration.clone(),
-            trials: self.trials,
+impl From<RunArgs> for RunOptions {
+    fn from(a: RunArgs) -> Self {
+        RunOptions {
+            profile: a.profile.profile,
+            output: a.output,
+            overrides: Overrides {
+                base_url: a.base_url,
+                users: a.users,
+                rate: a.rate,
+                duration: a.duration,
+                trials: a.trials,
+            },
+            workers: a.workers,
+            quiet: a.quiet,
         }
     }
 }
 
-/// Runs the parsed command and returns the process exit code.
-pub async fn main(cli: Cli) -> i32 {
-    match cli.command {
-        Command::Run(args) => crate::run::command(args).await,
-        Command::Check(args) => crate::gate::check(args).await,
-        Command::Compare(args) => crate::gate::compare(args).await,
-        Command::Baseline(cmd) => crate::gate::baseline_command(cmd),
-        Command::Validate(args) => validate(args),
-    }
-}
-
-fn validate(args: ValidateArgs) -> i32 {
-    let thresholds = args
-        .thresholds
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("thresholds.toml"));
-    let rules = crate::compare::rules::Thresholds::load(&thresholds, args.thresholds.is_some());
-    let path = args.profile.profile;
-    let mut code = exit::PASS;
-    match crate::config::load(&path, &Default::default()) {
-        Ok(p) => {
-            println!(
-                "{} is valid: profile \"{}\", {} scenario{}, {} endpoint{}",
-                path.display(),
-                p.name,
-                p.scenarios.len(),
-                if p.scenarios.len() == 1 { "" } else { "s" },
-                p.endpoints.len(),
-                if p.endpoints.len() == 1 { "" } else { "s" },
-            );
-            if let Ok(rules) = &rules {
-                if let Some(e) = rules.unmatched(&p.endpoints) {
-                    eprint!("error: {e}");
-                    code = exit::INVALID_INPUT;
-                }
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {}", e.to_string().trim_end());
-            code = exit::INVALID_INPUT;
+impl Cli {
+    /// The command to carry out, with its options.
+    pub fn into_command(self) -> Cmd {
+        match self.command {
+            Command::Run(a) => Cmd::Run(a.into()),
+            Command::Check(a) => Cmd::Check(CheckOptions {
+                run: a.run.into(),
+                gate: a.gate.into(),
+                publish: a.publish.into(),
+                report_dir: a.report_dir,
+            }),
+            Command::Compare(a) => Cmd::Compare(CompareOptions {
+                gate: a.gate.into(),
+                publish: a.publish.into(),
+                current: a.current,
+                format: a.format.into(),
+                output: a.output,
+            }),
+            Command::Baseline(b) => Cmd::Baseline(match b {
+                BaselineCommand::Save { name, result, dir } => Baseline::Save { name, result, dir },
+                BaselineCommand::List { dir } => Baseline::List { dir },
+                BaselineCommand::Show { name, dir } => Baseline::Show { name, dir },
+            }),
+            Command::Validate(a) => Cmd::Validate(ValidateOptions {
+                profile: a.profile.profile,
+                thresholds: a.thresholds,
+            }),
         }
     }
-    match rules {
-        Ok(r) if code == exit::PASS => {
-            if let Some(p) = &r.path {
-                println!(
-                    "{} is valid: {} metric{} gated",
-                    p.display(),
-                    r.metrics.len(),
-                    if r.metrics.len() == 1 { "" } else { "s" }
-                );
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("error: {}", e.to_string().trim_end());
-            code = exit::INVALID_INPUT;
-        }
-    }
-    code
 }

@@ -6,19 +6,20 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod diag;
 pub mod engine;
 pub mod exit;
+pub mod failure;
 pub mod fsutil;
-pub mod gate;
-pub mod input;
 pub mod limits;
 pub mod meta;
 pub mod metrics;
-pub mod progress;
 pub mod publish;
+pub mod redact;
 pub mod report;
 pub mod result;
-pub mod run;
 pub mod target;
+pub mod units;

@@ -6,7 +6,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Model, Profile};
-use crate::result::{GitMeta, HostMeta, LoadMeta, StageMeta};
+use crate::result::{ClientStats, GitMeta, HostMeta, LoadMeta, StageMeta};
 
 pub fn host() -> HostMeta {
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
@@ -92,4 +92,20 @@ pub fn load_meta(p: &Profile) -> LoadMeta {
         trials: l.trials,
         seed: l.seed,
     }
+}
+
+/// What this process has cost so far (`getrusage(RUSAGE_SELF)`: children excluded).
+pub fn client_stats() -> Option<ClientStats> {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(ClientStats {
+        // Linux reports kilobytes.
+        peak_rss_bytes: (u.ru_maxrss.max(0) as u64) * 1024,
+        cpu_user_s: secs(u.ru_utime),
+        cpu_sys_s: secs(u.ru_stime),
+    })
 }

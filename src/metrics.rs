@@ -10,14 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Latencies are recorded in microseconds, 3 significant digits, up to one hour.
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
-pub const SIGFIG: u8 = 3;
-
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGFIG)
-        .expect("constant histogram bounds are valid")
-}
+use crate::result::{new_histogram, MAX_LATENCY_US, SAMPLES_PER_ENDPOINT};
 
 /// Why a request did not count as a success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +53,6 @@ pub struct ErrorSample {
     pub kind: ErrorKind,
     pub message: String,
 }
-
-/// Distinct error kinds sampled per endpoint and worker.
-pub const SAMPLES_PER_ENDPOINT: usize = 8;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ErrorCounts {

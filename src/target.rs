@@ -217,7 +217,7 @@ fn collect_tail(
     });
 }
 
-pub fn describe(status: ExitStatus) -> String {
+pub fn exit_status_text(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => format!("exit code {c}"),
@@ -246,7 +246,7 @@ pub async fn wait_ready(
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 return Err(TargetError::Exited {
                     command: t.command().to_string(),
-                    status: describe(status),
+                    status: exit_status_text(status),
                     tail: t.tail(),
                 });
             }
@@ -259,7 +259,7 @@ pub async fn wait_ready(
                     last = format!(
                         "GET {}: {}",
                         ready_path.unwrap_or(""),
-                        crate::engine::request::describe_error(&e)
+                        crate::redact::client_error_text(&e)
                     )
                 }
             },

@@ -19,8 +19,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fixtures::{synth, STEADY};
+use perfgate::engine::convert::endpoint_result;
 use perfgate::metrics::EndpointWindow;
-use perfgate::result::{endpoint_result, RunResult};
+use perfgate::result::RunResult;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -41,7 +42,7 @@ fn big_result(seed: u64) -> RunResult {
     for _ in 0..5 {
         let mut w = EndpointWindow::new();
         let mut v = 1u64;
-        while v < perfgate::metrics::MAX_LATENCY_US {
+        while v < perfgate::result::MAX_LATENCY_US {
             let n = rng.gen_range(1..1000);
             w.latency.record_n(v, n).unwrap();
             w.requests += n;
@@ -122,7 +123,7 @@ fn kill_9_during_baseline_save_never_leaves_a_broken_baseline() {
         .into_iter()
         .zip([big_result(1), big_result(2)])
         .map(|(name, r)| {
-            let bytes = perfgate::run::to_json(&r);
+            let bytes = r.to_json().unwrap();
             std::fs::write(dir.join(name), &bytes).unwrap();
             (name, bytes)
         })

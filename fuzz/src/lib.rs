@@ -97,13 +97,13 @@ pub fn result(data: &[u8]) {
         }
     }
     for name in r.endpoint_names() {
-        if let Some(merged) = r.merged_endpoint(&name) {
+        if let Ok(Some(merged)) = r.merged_endpoint(&name) {
             result::decode_histogram(&merged.histogram)
                 .expect("a merged histogram is written so that it decodes");
         }
     }
-    black_box(perfgate::baseline::describe(&r));
-    black_box(report::summary::render(&r));
+    black_box(perfgate::baseline::summary_line(&r));
+    black_box(report::summary::render(&r).expect("a result that reads merges"));
 }
 
 /// Arbitrary bytes → `decode_histogram`. The bytes are base64-encoded first, so that the fuzzer
@@ -124,7 +124,7 @@ fn check_histogram(decoded: Result<Histogram<u64>, String>) {
     };
     black_box(result::percentiles(&h));
     // As `merge_endpoints` and the comparison do: into perfgate's own histogram, then written.
-    let mut merged = perfgate::metrics::new_histogram();
+    let mut merged = result::new_histogram();
     if merged.add(&h).is_ok() {
         black_box(result::percentiles(&merged));
         let back = result::decode_histogram(&result::encode_histogram(&merged))
@@ -152,7 +152,9 @@ pub fn compare(data: &[u8]) {
         black_box(perfgate::compare::comparability(b, c).mismatches);
         let comparison = perfgate::compare::compare(b, c, &th, "baseline", "current");
         for format in [Format::Table, Format::Md, Format::Json, Format::Junit] {
-            black_box(report::render(&comparison, format, false));
+            black_box(
+                report::render(&comparison, format, false).expect("every comparison renders"),
+            );
         }
     }
 }

@@ -32,6 +32,18 @@ pub struct RatioTest {
     pub high: f64,
 }
 
+impl RatioTest {
+    /// A test that gives only a p-value (the two-proportion test of error rates).
+    pub fn p_only(p: f64) -> RatioTest {
+        RatioTest {
+            ratio: f64::NAN,
+            p,
+            low: f64::NAN,
+            high: f64::NAN,
+        }
+    }
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }

@@ -44,11 +44,7 @@ impl Profile {
     /// `text` with every value read from the environment (`{{env.*}}`) replaced by
     /// `[redacted]`: they are secrets wherever requests are shown.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in self.secrets.iter().filter(|s| s.len() >= 3) {
-            out = out.replace(s.as_str(), "[redacted]");
-        }
-        out
+        crate::redact::redact(text, &self.secrets)
     }
 }
 

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::toml::{fields, Known};
+use crate::diag::Seg;
+
 #[derive(Debug, Deserialize, Serialize)]
 pub struct RawProfile {
     pub name: Option<String>,
@@ -98,4 +101,56 @@ pub struct RawExpect {
 pub enum RawStatus {
     Code(i64),
     Pattern(String),
+}
+
+/// The keys the table holding `path` may have (read from the raw types themselves), for the
+/// message about an unknown key.
+pub fn known_keys(path: &[Seg]) -> Option<Known> {
+    use Seg::{Index, Key};
+    let named = |s: &String, name: &str| s == name;
+    let parent = &path[..path.len().saturating_sub(1)];
+    let (table, keys): (&'static str, &'static [&'static str]) = match parent {
+        [] => ("the profile", fields::<RawProfile>()),
+        [Key(t)] if named(t, "target") => ("[target]", fields::<RawTarget>()),
+        [Key(t)] if named(t, "load") => ("[load]", fields::<RawLoad>()),
+        [Key(l), Key(s), Index(_)] if named(l, "load") && named(s, "stages") => {
+            ("a [[load.stages]]", fields::<RawStage>())
+        }
+        [Key(d), Index(_)] if named(d, "data") => ("a [[data]]", fields::<RawData>()),
+        [Key(s), Index(_)] if named(s, "scenario") => ("a [[scenario]]", fields::<RawScenario>()),
+        [Key(s), Index(_), Key(l), Index(_)]
+            if named(s, "scenario") && (named(l, "step") || named(l, "on_start")) =>
+        {
+            ("a step", fields::<RawStep>())
+        }
+        [Key(s), Index(_), Key(_), Index(_), Key(e)]
+            if named(s, "scenario") && named(e, "expect") =>
+        {
+            ("expect", fields::<RawExpect>())
+        }
+        _ => return None,
+    };
+    Some(Known { table, keys })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keys_of_each_table_are_known() {
+        let at = |p: &[Seg]| known_keys(p).map(|k| k.keys);
+        let key = |s: &str| Seg::Key(s.into());
+        assert!(at(&[key("naem")]).unwrap().contains(&"name"));
+        assert!(at(&[key("load"), key("user")]).unwrap().contains(&"users"));
+        let step = [
+            key("scenario"),
+            Seg::Index(0),
+            key("step"),
+            Seg::Index(2),
+            key("x"),
+        ];
+        assert!(at(&step).unwrap().contains(&"capture"));
+        assert_eq!(at(&[key("target"), key("headers"), key("X")]), None);
+    }
 }

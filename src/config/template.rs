@@ -103,7 +103,7 @@ impl Template {
 
     /// The template for people: literal text as it is, each variable part as `{{…}}` (values
     /// read from the environment are literal here: callers redact them).
-    pub fn describe(&self) -> String {
+    pub fn shown(&self) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {

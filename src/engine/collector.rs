@@ -1,11 +1,13 @@
 //! Gathers the workers' 1-second windows into one trial: exact totals per endpoint, the measured
-//! windows for time series and block statistics, and what the progress line shows.
+//! windows for time series and block statistics, and each second's summary for the event
+//! stream.
 
+use std::collections::BTreeMap;
+
+use super::convert::{endpoint_result_with, window_result};
+use super::events::SecondSummary;
 use crate::metrics::{EndpointDelta, EndpointWindow, WindowData};
-use crate::result::{
-    add_samples, decode_histogram, endpoint_result_with, window_result, ErrorSampleWire,
-    TrialResult, WindowResult,
-};
+use crate::result::{add_samples, decode_histogram, ErrorSampleWire, TrialResult, WindowResult};
 
 pub struct TrialCollector {
     names: Vec<String>,
@@ -18,8 +20,10 @@ pub struct TrialCollector {
     scratch: EndpointWindow,
     iterations: u64,
     dropped: u64,
-    latest_window: Option<i64>,
-    latest: EndpointWindow,
+    /// Seconds (warmup included) not yet summarised for the event stream, per endpoint.
+    recent: BTreeMap<i64, Vec<EndpointDelta>>,
+    /// The newest second summarised.
+    summarised: i64,
     samples: Vec<Vec<ErrorSampleWire>>,
 }
 
@@ -31,15 +35,6 @@ const SEAL_AFTER: usize = 3;
 enum Slot {
     Open(Vec<EndpointDelta>),
     Sealed(Vec<WindowResult>),
-}
-
-/// All endpoints in one second.
-#[derive(Debug, Clone, Default)]
-pub struct WindowSummary {
-    pub window: i64,
-    pub requests: u64,
-    pub errors: u64,
-    pub p95_ms: Option<f64>,
 }
 
 impl TrialCollector {
@@ -54,14 +49,14 @@ impl TrialCollector {
             names,
             iterations: 0,
             dropped: 0,
-            latest_window: None,
-            latest: EndpointWindow::new(),
+            recent: BTreeMap::new(),
+            summarised: i64::MIN,
             samples: vec![Vec::new(); n],
         }
     }
 
     pub fn absorb(&mut self, d: WindowData) {
-        self.note_latest(&d);
+        self.note_recent(&d);
         if d.window < 0 {
             return; // warmup: shown, not measured
         }
@@ -124,34 +119,42 @@ impl TrialCollector {
         }
     }
 
-    fn note_latest(&mut self, d: &WindowData) {
-        if self.latest_window.is_some_and(|w| w > d.window) {
-            return; // a straggler from a second already shown
+    fn note_recent(&mut self, d: &WindowData) {
+        // A straggler from a second already summarised is in the totals, not in the stream.
+        if d.window <= self.summarised {
+            return;
         }
-        if self.latest_window != Some(d.window) {
-            self.latest_window = Some(d.window);
-            self.latest = EndpointWindow::new();
-        }
-        for e in &d.endpoints {
-            e.add_to(&mut self.latest);
+        let eps = self
+            .recent
+            .entry(d.window)
+            .or_insert_with(|| vec![EndpointDelta::default(); d.endpoints.len()]);
+        for (into, e) in eps.iter_mut().zip(&d.endpoints) {
+            into.merge(e);
         }
     }
 
-    /// The newest finished second, for the progress line.
-    pub fn latest(&self) -> Option<WindowSummary> {
-        // Workers send a second only once it is over, so the newest one reported is complete
-        // (but for a worker whose report is a few milliseconds behind).
-        self.latest_window.map(|w| self.summary(w))
-    }
-
-    fn summary(&self, window: i64) -> WindowSummary {
-        let h = &self.latest.latency;
-        WindowSummary {
-            window,
-            requests: self.latest.requests,
-            errors: self.latest.errors.total(),
-            p95_ms: (!h.is_empty()).then(|| h.value_at_quantile(0.95) as f64 / 1000.0),
-        }
+    /// Per endpoint and in all, what second `window` measured; seconds up to it are forgotten.
+    /// Workers send a second once it is over, so a second asked for shortly after its end is
+    /// complete (but for a worker whose report is a few milliseconds behind).
+    pub fn take_second(&mut self, window: i64) -> (Vec<SecondSummary>, SecondSummary) {
+        self.summarised = self.summarised.max(window);
+        let later = self.recent.split_off(&(window + 1));
+        let done = std::mem::replace(&mut self.recent, later);
+        let n = self.names.len();
+        let eps = done
+            .get(&window)
+            .cloned()
+            .unwrap_or_else(|| vec![EndpointDelta::default(); n]);
+        let mut all = EndpointDelta::default();
+        let per: Vec<SecondSummary> = eps
+            .into_iter()
+            .map(|mut e| {
+                all.merge(&e);
+                SecondSummary::from_pairs(e.requests, e.errors.total(), &mut e.latency)
+            })
+            .collect();
+        let total = SecondSummary::from_pairs(all.requests, all.errors.total(), &mut all.latency);
+        (per, total)
     }
 
     /// The trial's result. `measured_s` is how much of the measured part ran.

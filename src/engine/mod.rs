@@ -1,16 +1,23 @@
 //! The load engine: runs a profile's trials and returns what they measured.
 //!
-//! The load model (`shape`), the workers that apply it (`worker`), the requests (`request`) and
-//! the recording (`crate::metrics`, `collector`) are independent pieces composed here; there is
-//! no function per combination of options. Each trial starts all workers at one instant, runs
-//! warmup + duration, and stops by itself; a stop signal (interrupt, target died) ends it early
-//! and the trial is returned as incomplete.
+//! The load model (`shape`), the workers that apply it (`worker`), the steps they send (`step`,
+//! through a `transport`: the direct HTTP/1.1 client `http1` or reqwest), the recording
+//! (`crate::metrics`, gathered by `collector`) and the conversion to the result file (`convert`)
+//! are independent pieces composed here; there is no function per combination of options. Each
+//! trial starts all workers at one instant, runs warmup + duration, and stops by itself; a stop
+//! signal (interrupt, target died) ends it early and the trial is returned as incomplete. What
+//! happens is told, as it happens, to an `events::Observer`.
 
 mod collector;
-pub mod direct;
-pub mod request;
+pub mod convert;
+pub mod events;
+mod failure;
+pub mod http1;
 pub mod shape;
+pub mod step;
 mod timer;
+pub mod transport;
+pub mod user;
 mod worker;
 
 use std::sync::Arc;
@@ -19,13 +26,16 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use crate::config::{Model, Profile};
-use crate::progress::Progress;
+use crate::metrics::window_of;
 use crate::result::TrialResult;
 use collector::TrialCollector;
+use events::{Event, Observer, Second};
 use shape::Shape;
 
-pub use collector::WindowSummary;
-pub use worker::build_client;
+pub use transport::build_client;
+
+/// How perfgate names itself to the target, in every request it sends.
+pub const USER_AGENT: &str = concat!("perfgate/", env!("CARGO_PKG_VERSION"));
 
 /// Why a run stopped before its end.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,120 +73,218 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Runs every trial of `profile` on `workers` threads until done or told to stop.
 pub async fn run(
     profile: Arc<Profile>,
     workers: usize,
     mut stop: watch::Receiver<Option<StopReason>>,
-    progress: &mut Progress,
+    observer: &mut dyn Observer,
 ) -> Result<RunOutput, EngineError> {
     let load = &profile.load;
-    let mut trials = Vec::new();
     let mut workers = workers.max(1);
     if let Model::Open { max_in_flight, .. } = load.model {
         // Each worker needs at least one in-flight slot of its own.
         workers = workers.min(max_in_flight.max(1) as usize);
     }
+    observer.event(&Event::RunStarted {
+        trials: load.trials,
+        workers,
+    });
+    let mut trials = Vec::new();
+    let mut stopped = None;
     for trial in 0..load.trials {
         if let Some(reason) = stop.borrow().clone() {
-            return Ok(RunOutput {
-                trials,
-                stopped: Some(reason),
-            });
+            stopped = Some(reason);
+            break;
         }
-        let (sink, mut windows) = tokio::sync::mpsc::unbounded_channel();
-        let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
-        let (start_tx, start_rx) = watch::channel(None);
-        let (stop_workers, stop_rx) = watch::channel(false);
-        let mut handles = Vec::new();
-        for index in 0..workers {
-            let spec = worker::WorkerSpec {
-                profile: profile.clone(),
-                trial,
-                index: index as u64,
-                count: workers as u64,
-                ready: Some(ready_tx.clone()),
-                start: start_rx.clone(),
-                sink: sink.clone(),
-                stop: stop_rx.clone(),
-            };
-            let h = std::thread::Builder::new()
-                .name(format!("perfgate-worker-{index}"))
-                .spawn(move || worker::run(spec))
-                .map_err(EngineError::Spawn)?;
-            handles.push(h);
-        }
-        drop(sink);
-        drop(ready_tx);
-        // Every worker begins at the same instant, once all are ready.
-        let mut waiting = workers;
-        while waiting > 0 && ready.recv().await.is_some() {
-            waiting -= 1;
-        }
-        let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        let trial_start = Instant::now() + Duration::from_millis(2);
-        let measure_start = trial_start + load.warmup;
-        let end = measure_start + load.duration;
-        let _ = start_tx.send(Some(trial_start));
-
-        let measured_windows = load.duration.as_secs_f64().ceil() as usize;
-        let mut collector = TrialCollector::new(profile.endpoints.clone(), measured_windows);
-        let shape = Shape::new(load.shape());
-        let mut stopped: Option<StopReason> = None;
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                msg = windows.recv() => match msg {
-                    Some(d) => collector.absorb(d),
-                    None => break, // every worker is done
-                },
-                changed = stop.changed(), if stopped.is_none() => {
-                    let reason = if changed.is_ok() { stop.borrow().clone() } else { None };
-                    if let Some(reason) = reason {
-                        stopped = Some(reason);
-                        let _ = stop_workers.send(true);
-                    }
-                }
-                _ = tick.tick() => {
-                    let now = Instant::now();
-                    let t = now.saturating_duration_since(trial_start);
-                    let level = shape.level_at(t.as_secs_f64());
-                    progress.update(&crate::progress::Status {
-                        trial: trial + 1,
-                        trials: load.trials,
-                        elapsed: t,
-                        length: load.trial_length(),
-                        warmup: !load.warmup.is_zero() && now < measure_start,
-                        level,
-                        open: matches!(load.model, Model::Open { .. }),
-                        last: collector.latest(),
-                    });
-                }
-            }
-        }
-        for h in handles {
-            match h.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(EngineError::Worker(e)),
-                Err(_) => return Err(EngineError::Worker("a worker thread panicked".into())),
-            }
-        }
-        let finished = Instant::now().min(end);
-        let measured_s = finished
-            .saturating_duration_since(measure_start)
-            .as_secs_f64();
-        let complete = stopped.is_none();
-        let measured_s = if complete {
-            load.duration.as_secs_f64()
-        } else {
-            measured_s
-        };
-        trials.push(collector.finish(trial, started_at, complete, measured_s));
-        if stopped.is_some() {
-            return Ok(RunOutput { trials, stopped });
+        let (result, reason) = run_trial(&profile, trial, workers, &mut stop, observer).await?;
+        observer.event(&Event::TrialEnded {
+            trial,
+            complete: result.complete,
+        });
+        trials.push(result);
+        if reason.is_some() {
+            stopped = reason;
+            break;
         }
     }
-    Ok(RunOutput {
-        trials,
-        stopped: None,
+    observer.event(&Event::RunEnded {
+        complete: stopped.is_none(),
+    });
+    Ok(RunOutput { trials, stopped })
+}
+
+/// The workers of one trial, started and waiting for the common start instant.
+struct Crew {
+    handles: Vec<std::thread::JoinHandle<Result<(), String>>>,
+    windows: tokio::sync::mpsc::UnboundedReceiver<crate::metrics::WindowData>,
+    start: watch::Sender<Option<Instant>>,
+    stop: watch::Sender<bool>,
+}
+
+async fn spawn_workers(
+    profile: &Arc<Profile>,
+    trial: u32,
+    workers: usize,
+) -> Result<Crew, EngineError> {
+    let (sink, windows) = tokio::sync::mpsc::unbounded_channel();
+    let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
+    let (start, start_rx) = watch::channel(None);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut handles = Vec::new();
+    for index in 0..workers {
+        let spec = worker::WorkerSpec {
+            profile: profile.clone(),
+            trial,
+            index: index as u64,
+            count: workers as u64,
+            ready: Some(ready_tx.clone()),
+            start: start_rx.clone(),
+            sink: sink.clone(),
+            stop: stop_rx.clone(),
+        };
+        let h = std::thread::Builder::new()
+            .name(format!("perfgate-worker-{index}"))
+            .spawn(move || worker::run(spec))
+            .map_err(EngineError::Spawn)?;
+        handles.push(h);
+    }
+    drop(ready_tx);
+    // Every worker begins at the same instant, once all are ready.
+    let mut waiting = workers;
+    while waiting > 0 && ready.recv().await.is_some() {
+        waiting -= 1;
+    }
+    Ok(Crew {
+        handles,
+        windows,
+        start,
+        stop,
     })
+}
+
+/// One trial: its result (complete or not) and why it stopped early, if it did.
+async fn run_trial(
+    profile: &Arc<Profile>,
+    trial: u32,
+    workers: usize,
+    stop: &mut watch::Receiver<Option<StopReason>>,
+    observer: &mut dyn Observer,
+) -> Result<(TrialResult, Option<StopReason>), EngineError> {
+    let load = &profile.load;
+    let mut crew = spawn_workers(profile, trial, workers).await?;
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let trial_start = Instant::now() + Duration::from_millis(2);
+    let measure_start = trial_start + load.warmup;
+    let end = measure_start + load.duration;
+    let _ = crew.start.send(Some(trial_start));
+    observer.event(&Event::TrialStarted {
+        trial,
+        started_at: &started_at,
+    });
+
+    let measured_windows = load.duration.as_secs_f64().ceil() as usize;
+    let mut collector = TrialCollector::new(profile.endpoints.clone(), measured_windows);
+    let shape = Shape::new(load.shape());
+    let stage_ends = stage_ends(profile);
+    let mut stage = None;
+    let mut stopped: Option<StopReason> = None;
+    // A second is summarised a moment after it ends, once the workers have sent it.
+    let mut next_second = window_of(measure_start, trial_start);
+    let last_second = measured_windows as i64 - 1;
+    loop {
+        let due = second_end(measure_start, next_second) + SECOND_GRACE;
+        tokio::select! {
+            msg = crew.windows.recv() => match msg {
+                Some(d) => collector.absorb(d),
+                None => break, // every worker is done
+            },
+            changed = stop.changed(), if stopped.is_none() => {
+                let reason = if changed.is_ok() { stop.borrow().clone() } else { None };
+                if let Some(reason) = reason {
+                    observer.event(&Event::Stopping(&reason));
+                    stopped = Some(reason);
+                    let _ = crew.stop.send(true);
+                }
+            }
+            _ = tokio::time::sleep_until(due.into()), if next_second <= last_second && stopped.is_none() => {
+                let now = Instant::now();
+                let t = now.saturating_duration_since(trial_start).as_secs_f64();
+                let index = stage_ends.iter().position(|&e| t < e).unwrap_or(stage_ends.len().saturating_sub(1));
+                if stage != Some(index) {
+                    stage = Some(index);
+                    let target = load.stages.get(index).map_or_else(|| shape.level_at(t), |s| s.target);
+                    observer.event(&Event::StageStarted { trial, index, target });
+                }
+                let (endpoints, total) = collector.take_second(next_second);
+                observer.event(&Event::Second(&Second {
+                    trial,
+                    trials: load.trials,
+                    window: next_second,
+                    elapsed: now.saturating_duration_since(trial_start),
+                    length: load.trial_length(),
+                    level: shape.level_at(t),
+                    open: matches!(load.model, Model::Open { .. }),
+                    endpoints,
+                    total,
+                }));
+                next_second += 1;
+            }
+        }
+    }
+    for h in crew.handles {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(EngineError::Worker(e)),
+            Err(_) => return Err(EngineError::Worker("a worker thread panicked".into())),
+        }
+    }
+    let complete = stopped.is_none();
+    let measured_s = if complete {
+        load.duration.as_secs_f64()
+    } else {
+        let finished = Instant::now().min(end);
+        finished
+            .saturating_duration_since(measure_start)
+            .as_secs_f64()
+    };
+    Ok((
+        collector.finish(trial, started_at, complete, measured_s),
+        stopped,
+    ))
+}
+
+/// How long after a second ends it is summarised: the workers send theirs 5 ms after it.
+const SECOND_GRACE: Duration = Duration::from_millis(50);
+
+/// When second `w` (counted from `measure_start`, negative in the warmup) ends.
+fn second_end(measure_start: Instant, w: i64) -> Instant {
+    let k = w.saturating_add(1);
+    if k >= 0 {
+        measure_start + Duration::from_secs(k as u64)
+    } else {
+        measure_start
+            .checked_sub(Duration::from_secs(k.unsigned_abs()))
+            .unwrap_or(measure_start)
+    }
+}
+
+/// When each stage ends, in seconds since the trial's start (one stage, the whole trial, for a
+/// profile without stages).
+fn stage_ends(profile: &Profile) -> Vec<f64> {
+    let mut t = 0.0;
+    let ends: Vec<f64> = profile
+        .load
+        .stages
+        .iter()
+        .map(|s| {
+            t += s.duration.as_secs_f64();
+            t
+        })
+        .collect();
+    if ends.is_empty() {
+        vec![profile.load.trial_length().as_secs_f64()]
+    } else {
+        ends
+    }
 }

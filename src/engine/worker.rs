@@ -12,10 +12,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::direct::Direct;
-use super::request::{describe, execute, mix, Transport, UserState};
+use super::failure::describe_failure;
 use super::shape::Shape;
+use super::step::{execute, StepCtx};
 use super::timer::PreciseTimer;
+use super::transport::{self, Transport};
+use super::user::{mix, UserState};
 use crate::config::{Model, Profile};
 use crate::metrics::{Recorder, WindowData};
 
@@ -48,44 +50,6 @@ struct Shared {
     cumulative: Vec<u64>,
 }
 
-pub fn build_client(profile: &Profile) -> Result<reqwest::Client, reqwest::Error> {
-    let t = &profile.target;
-    let mut b = reqwest::Client::builder()
-        .no_proxy()
-        // A 3xx is the answer being measured: following it would hide it, add round trips to
-        // the latency, and could send load to another host.
-        .redirect(reqwest::redirect::Policy::none())
-        .tcp_nodelay(true)
-        .pool_max_idle_per_host(usize::MAX)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .connect_timeout(t.request_timeout)
-        .user_agent(concat!("perfgate/", env!("CARGO_PKG_VERSION")));
-    if t.http2 && t.base_url.scheme() == "http" {
-        b = b.http2_prior_knowledge();
-    }
-    if let Some(pem) = &t.ca_pem {
-        b = b.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
-    }
-    if t.insecure {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    b.build()
-}
-
-/// The direct HTTP/1.1 client for a plain-http target, reqwest otherwise (https, HTTP/2).
-/// `PERFGATE_HTTP_CLIENT=reqwest` forces reqwest, to compare the two.
-async fn transport(profile: &Profile) -> Result<Transport, String> {
-    let forced = std::env::var("PERFGATE_HTTP_CLIENT").unwrap_or_default();
-    if forced != "reqwest" {
-        if let Some(d) = Direct::for_profile(profile).await? {
-            return Ok(Transport::Direct(d));
-        }
-    }
-    build_client(profile)
-        .map(Transport::Reqwest)
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
 /// Runs the worker to completion on the current thread.
 pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
     let ready = spec.ready.take();
@@ -93,7 +57,7 @@ pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a worker runtime: {e}"))?;
-    let transport = rt.block_on(transport(&spec.profile))?;
+    let transport = rt.block_on(transport::for_profile(&spec.profile))?;
     let local = tokio::task::LocalSet::new();
     let profile = spec.profile.clone();
     // Start-up (runtime, client, TLS set-up) happens before the trial's clock starts, so it never
@@ -209,7 +173,12 @@ async fn iteration(
 ) -> bool {
     let profile = &w.spec.profile;
     let scenario = &profile.scenarios[s];
-    let timeout = profile.target.request_timeout;
+    let cx = StepCtx {
+        transport: &w.transport,
+        profile,
+        prefix: &w.prefix,
+        timeout: profile.target.request_timeout,
+    };
     let on_start = if user.started[s] {
         &[][..]
     } else {
@@ -219,21 +188,12 @@ async fn iteration(
         if Instant::now() >= w.end {
             return false;
         }
-        let r = execute(
-            &w.transport,
-            profile,
-            &w.prefix,
-            step,
-            user,
-            scheduled.take(),
-            timeout,
-        )
-        .await;
+        let r = execute(&cx, step, user, scheduled.take()).await;
         let mut recorder = w.recorder.borrow_mut();
         recorder.record(step.endpoint, r.done, r.outcome);
         if let (Some(kind), Some(cause)) = (r.outcome.error, &r.cause) {
             if recorder.wants_sample(step.endpoint, kind) {
-                let text = profile.redact(&describe(step, kind, cause));
+                let text = profile.redact(&describe_failure(step, kind, cause));
                 recorder.sample(step.endpoint, kind, text);
             }
         }

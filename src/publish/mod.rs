@@ -4,7 +4,8 @@
 //! Publishing never changes the verdict unless `--require-publish` is given (then a failure
 //! exits 4), and it happens whatever the verdict — a failing gate is when people need the
 //! message. Tokens and webhook URLs are secrets: every message that leaves this module has been
-//! through `redact`.
+//! through `redact`. Nothing here prints: what was done and what failed is returned for the
+//! command to show.
 
 pub mod github;
 pub mod webhook;
@@ -12,6 +13,7 @@ pub mod webhook;
 use std::time::Duration;
 
 use crate::compare::Comparison;
+use crate::redact::redact;
 
 /// What to publish where, from the command line and the environment.
 #[derive(Debug, Clone, Default)]
@@ -22,15 +24,6 @@ pub struct Options {
     pub webhook_format: webhook::Format,
     /// Upper bound for each destination, retries included.
     pub timeout: Duration,
-}
-
-/// Replaces every secret in `text` with `***`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(s, "***");
-    }
-    out
 }
 
 /// A link to the CI run, when running in GitHub Actions.
@@ -44,12 +37,24 @@ pub fn run_url() -> Option<String> {
     ))
 }
 
-/// Publishes `c` (rendered as `markdown` for GitHub) everywhere `opts` asks. Returns the
-/// failures, each already redacted and printed as a warning.
-pub async fn publish(c: &Comparison, markdown: &str, opts: &Options) -> Vec<String> {
-    let mut failures = Vec::new();
+/// What publishing did: lines to tell the user, workflow-command lines for the log, and the
+/// failures (each already redacted).
+#[derive(Debug, Default)]
+pub struct Published {
+    pub notes: Vec<String>,
+    /// `::error`/`::warning` lines, when running in GitHub Actions.
+    pub annotations: Vec<String>,
+    pub failures: Vec<String>,
+}
+
+/// Publishes `c` (rendered as `markdown` for GitHub) everywhere `opts` asks.
+pub async fn publish(c: &Comparison, markdown: &str, opts: &Options) -> Published {
+    let mut done = Published::default();
+    let failures = &mut done.failures;
     if opts.github {
-        github::annotate(c);
+        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+            done.annotations = github::annotations(c);
+        }
         if let Err(e) = github::append_step_summary(markdown) {
             failures.push(e);
         }
@@ -62,7 +67,7 @@ pub async fn publish(c: &Comparison, markdown: &str, opts: &Options) -> Vec<Stri
                 )
                 .await
                 {
-                    Ok(Ok(action)) => eprintln!("{action}"),
+                    Ok(Ok(action)) => done.notes.push(action.to_string()),
                     Ok(Err(e)) => failures.push(redact(&e, &secrets)),
                     Err(_) => failures.push(format!(
                         "GitHub did not answer within {}; the comment was not posted",
@@ -82,27 +87,11 @@ pub async fn publish(c: &Comparison, markdown: &str, opts: &Options) -> Vec<Stri
                 &[url.as_str()],
             ));
         } else {
-            eprintln!("posted the verdict to the {} webhook", format.name());
+            done.notes.push(format!(
+                "posted the verdict to the {} webhook",
+                format.name()
+            ));
         }
     }
-    for f in &failures {
-        eprintln!("warning: publishing: {f}");
-    }
-    failures
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redact_hides_every_occurrence() {
-        assert_eq!(
-            super::redact("a ghp_x1 b ghp_x1", &["ghp_x1"]),
-            "a *** b ***"
-        );
-        assert_eq!(
-            super::redact("short", &["s"]),
-            "short",
-            "too short to be a secret"
-        );
-    }
+    done
 }

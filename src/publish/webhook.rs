@@ -63,9 +63,9 @@ fn notable(c: &Comparison, n: usize) -> (Vec<String>, usize) {
     let mut rows: Vec<_> = c
         .rows
         .iter()
-        .filter(|r| r.verdict.severity() >= Verdict::Inconclusive.severity())
+        .filter(|r| r.verdict >= Verdict::Inconclusive)
         .collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.verdict.severity()));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.verdict));
     let more = rows.len().saturating_sub(n);
     let lines = rows
         .iter()
@@ -190,7 +190,7 @@ pub async fn send(url: &str, payload: &Value, budget: Duration) -> Result<u32, S
             }
             Ok(r) => return Err(format!("answered {}", r.status())),
             Err(e) => {
-                let what = crate::engine::request::describe_error(&e);
+                let what = crate::redact::client_error_text(&e);
                 if Instant::now() + backoff >= deadline {
                     return Err(format!("{what}, gave up after {attempt} attempts"));
                 }

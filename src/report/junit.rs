@@ -6,7 +6,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::table;
 use crate::compare::{Comparison, Verdict};
 
-pub fn render(c: &Comparison) -> String {
+pub fn render(c: &Comparison) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("perfgate");
     let mut suite = TestSuite::new(c.profile.clone());
     for r in &c.rows {
@@ -37,5 +37,5 @@ pub fn render(c: &Comparison) -> String {
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);
-    report.to_string().unwrap_or_default()
+    report.to_string()
 }

@@ -9,7 +9,7 @@ pub mod terminal;
 
 use crate::compare::Comparison;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A terminal table.
     Table,
@@ -21,15 +21,24 @@ pub enum Format {
     Junit,
 }
 
-pub fn render(c: &Comparison, format: Format, colour: bool) -> String {
-    match format {
+/// A report that could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot write the comparison as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write the JUnit report: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+}
+
+pub fn render(c: &Comparison, format: Format, colour: bool) -> Result<String, RenderError> {
+    Ok(match format {
         Format::Table => terminal::render(&table::TableModel::new(c), colour),
         Format::Md => markdown::render(&table::TableModel::new(c), &c.profile),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(c).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(c)?;
             s.push('\n');
             s
         }
-        Format::Junit => junit::render(c),
-    }
+        Format::Junit => junit::render(c)?,
+    })
 }

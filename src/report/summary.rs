@@ -3,19 +3,14 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
-use crate::result::RunResult;
+use crate::result::{EndpointResult, MergeError, RunResult};
+use crate::units;
 
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
+pub fn render(result: &RunResult) -> Result<String, MergeError> {
+    let mut merged: Vec<EndpointResult> = Vec::new();
+    for name in result.endpoint_names() {
+        merged.extend(result.merged_endpoint(&name)?);
     }
-}
-
-pub fn render(result: &RunResult) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
@@ -24,20 +19,19 @@ pub fn render(result: &RunResult) -> String {
             "endpoint", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms",
             "max ms",
         ]);
-    for name in result.endpoint_names() {
-        let Some(e) = result.merged_endpoint(&name) else {
-            continue;
-        };
+    for e in &merged {
         let errors = if e.errors.total == 0 {
             "0".to_string()
         } else {
             format!("{} ({:.1}%)", e.errors.total, e.error_rate * 100.0)
         };
         let lat = |f: fn(&crate::result::Percentiles) -> f64| {
-            e.latency_ms.as_ref().map_or("-".to_string(), |p| ms(f(p)))
+            e.latency_ms
+                .as_ref()
+                .map_or("-".to_string(), |p| units::ms(f(p)))
         };
         table.add_row(vec![
-            name.clone(),
+            e.name.clone(),
             e.requests.to_string(),
             errors,
             format!("{:.1}", e.throughput_rps),
@@ -54,10 +48,7 @@ pub fn render(result: &RunResult) -> String {
         }
     }
     let mut failures = String::new();
-    for name in result.endpoint_names() {
-        let Some(e) = result.merged_endpoint(&name) else {
-            continue;
-        };
+    for e in &merged {
         if e.errors.total == 0 {
             continue;
         }
@@ -79,7 +70,7 @@ pub fn render(result: &RunResult) -> String {
                 kinds.push(format!("{n} {label}"));
             }
         }
-        failures.push_str(&format!("  {name}: {}\n", kinds.join(" · ")));
+        failures.push_str(&format!("  {}: {}\n", e.name, kinds.join(" · ")));
         for s in &e.error_samples {
             failures.push_str(&format!("    first {}: {}\n", s.kind, s.message));
         }
@@ -112,5 +103,5 @@ pub fn render(result: &RunResult) -> String {
         ));
     }
     out.push('\n');
-    out
+    Ok(out)
 }

@@ -3,6 +3,7 @@
 
 use crate::compare::rules::Metric;
 use crate::compare::{Comparison, Row, Verdict};
+use crate::units::{self, plural};
 
 pub const COLUMNS: [&str; 6] = [
     "endpoint", "metric", "baseline", "current", "change", "verdict",
@@ -26,21 +27,9 @@ pub struct TableModel {
     pub rows: Vec<TableRow>,
 }
 
+/// A row's value for people, `–` when there is none.
 pub fn value(v: Option<f64>, m: Metric) -> String {
-    match v {
-        None => "–".to_string(),
-        Some(v) => match m {
-            Metric::ErrorRate => format!("{v:.2}%"),
-            Metric::Throughput => format!("{v:.1}/s"),
-            _ if v >= 100.0 => format!("{v:.0} ms"),
-            _ if v >= 10.0 => format!("{v:.1} ms"),
-            _ => format!("{v:.2} ms"),
-        },
-    }
-}
-
-fn signed_pct(x: f64) -> String {
-    format!("{:+.1}%", x * 100.0)
+    v.map_or_else(|| "–".to_string(), |v| m.show(v))
 }
 
 pub fn change(r: &Row) -> String {
@@ -56,17 +45,13 @@ pub fn change(r: &Row) -> String {
         Some(c) => match r.interval {
             Some([lo, hi]) => format!(
                 "{} ({} … {})",
-                signed_pct(c),
-                signed_pct(lo),
-                signed_pct(hi)
+                units::signed_percent(c),
+                units::signed_percent(lo),
+                units::signed_percent(hi)
             ),
-            None => signed_pct(c),
+            None => units::signed_percent(c),
         },
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 impl TableModel {
@@ -99,7 +84,7 @@ impl TableModel {
             let sha = s
                 .git_sha
                 .as_deref()
-                .map(|x| format!(" @ {}", crate::result::short_sha(x)))
+                .map(|x| format!(" @ {}", units::short_sha(x)))
                 .unwrap_or_default();
             format!("{}{sha}, {}", s.label, plural(s.trials, "trial", "trials"))
         };

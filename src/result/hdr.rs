@@ -1,16 +1,72 @@
-//! Checks on an encoded HdrHistogram before `hdrhistogram`'s decoder sees it.
+//! Latency histograms as the result file holds them: HdrHistogram V2 + deflate, base64, in µs
+//! from 1 µs to one hour at 3 significant digits, so that histograms of trials, stages and
+//! shards merge exactly.
 //!
 //! The decoder trusts the file: it allocates the payload length the header states (up to 4 GiB)
 //! before reading a byte of it, and a run of zero counts of −2⁶³ overflows its negation (a panic
 //! in a build with overflow checks). A result file is user input, so a few hostile bytes must
-//! give an error, never an abort or a panic: this module inflates the compressed form itself,
+//! give an error, never an abort or a panic: `plain_v2` inflates the compressed form itself,
 //! bounded, checks the header against the bytes that are really there, and bounds the total
 //! count. All three were found by fuzzing (`fuzz/`, target `histogram`).
 
 use std::borrow::Cow;
 use std::io::Read;
 
+use base64::Engine as _;
 use flate2::read::ZlibDecoder;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+
+use super::Percentiles;
+
+/// Latencies are recorded in microseconds, 3 significant digits, up to one hour.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+pub const SIGFIG: u8 = 3;
+
+/// An empty histogram with the bounds every result histogram has.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
+}
+
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    // Serializing into a Vec cannot fail: the only errors are the writer's, and a Vec's writes
+    // do not fail.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut buf);
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    let v2 = plain_v2(&bytes)?;
+    Deserializer::new()
+        .deserialize(&mut &v2[..])
+        .map_err(|e| match e {
+            hdrhistogram::serialization::DeserializeError::IoError(_) => {
+                "the encoded data ends early or does not inflate".to_string()
+            }
+            e => e.to_string(),
+        })
+}
+
+pub fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
+    if h.is_empty() {
+        return None;
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    Some(Percentiles {
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p99_9: ms(h.value_at_quantile(0.999)),
+        max: ms(h.max()),
+        mean: h.mean().round() / 1000.0,
+    })
+}
 
 /// HdrHistogram V2, plain and deflate-compressed (what `encode_histogram` writes).
 const V2_COOKIE: u32 = 0x1c84_9313;
@@ -39,7 +95,7 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
 /// allocates no more than is there and meets no count it cannot negate, and that its counts sum
 /// to at most `MAX_TOTAL_COUNT`. Bytes with another cookie are passed on unchanged for the
 /// decoder to refuse.
-pub(super) fn plain_v2(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+fn plain_v2(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let v2 = match be_u32(bytes, 0) {
         Some(V2_COMPRESSED_COOKIE) => {
             let len = be_u32(bytes, 4).ok_or(ENDS_EARLY)? as usize;

@@ -1,5 +1,6 @@
 //! Synthetic results with known distributions, for the gate's tests.
 
+use perfgate::engine::convert::endpoint_result;
 use perfgate::metrics::{EndpointWindow, ErrorKind};
 use perfgate::result::*;
 use rand::{Rng, SeedableRng};

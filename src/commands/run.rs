@@ -1,84 +1,40 @@
 //! `perfgate run`: start the target if asked, wait until it is ready, run the profile, stop the
 //! target, write the result (also when interrupted: marked incomplete), print the summary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::cli::RunArgs;
-use crate::config::Profile;
+use super::progress::Progress;
+use crate::config::{Overrides, Profile};
+use crate::engine::events::Observer;
 use crate::engine::{self, StopReason};
 use crate::exit;
-use crate::progress::Progress;
+use crate::failure::{Failure, Outcome};
 use crate::result::{Meta, ProfileMeta, RunResult, FORMAT};
 use crate::target::{self, TargetProcess};
 
-/// How a run ended, for the exit code.
-pub enum Ended {
-    Complete,
-    Interrupted,
-    TargetDied,
+/// What `perfgate run` is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub profile: PathBuf,
+    pub output: PathBuf,
+    pub overrides: Overrides,
+    /// Engine threads; None: one per core.
+    pub workers: Option<usize>,
+    /// No progress line.
+    pub quiet: bool,
 }
 
-pub async fn command(args: RunArgs) -> i32 {
-    let profile = match crate::config::load(&args.profile.profile, &args.overrides()) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            eprint!("error: {e}");
-            eprintln!();
-            return exit::INVALID_INPUT;
-        }
-    };
-    let workers = args.workers.unwrap_or_else(engine::default_workers);
-    let mut progress = Progress::auto(args.quiet);
-    match execute(profile, workers, &mut progress).await {
-        Ok((result, ended)) => {
-            if let Err(code) = save(&args.output, &result) {
-                return code;
-            }
-            print!("{}", crate::report::summary::render(&result));
-            ended.exit_code()
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
+impl RunOptions {
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(engine::default_workers)
     }
 }
 
-impl Ended {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Ended::Complete => exit::PASS,
-            Ended::Interrupted => exit::INTERRUPTED,
-            Ended::TargetDied => exit::RUN_FAILED,
-        }
-    }
-}
-
-/// Writes the result atomically (complete or not: nothing measured is lost); the error is the
-/// exit code, after saying why.
-pub fn save(path: &Path, result: &RunResult) -> Result<(), i32> {
-    match crate::fsutil::write_atomic(path, &to_json(result)) {
-        Ok(()) => {
-            eprintln!("result written to {}", path.display());
-            Ok(())
-        }
-        Err(e) => {
-            eprintln!("error: cannot write the result to {}: {e}", path.display());
-            Err(exit::RUN_FAILED)
-        }
-    }
-}
-
-pub fn to_json(r: &RunResult) -> Vec<u8> {
-    let mut v = serde_json::to_vec_pretty(r).unwrap_or_default();
-    v.push(b'\n');
-    v
-}
-
+/// Why a run could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
@@ -103,9 +59,40 @@ impl RunError {
     }
 }
 
+pub async fn run(opts: RunOptions) -> Result<Outcome, Failure> {
+    let profile = Arc::new(crate::config::load(&opts.profile, &opts.overrides)?);
+    let mut progress = Progress::auto(opts.quiet);
+    let ran = execute(profile, opts.workers(), &mut progress).await?;
+    drop(progress);
+    save(&opts.output, &ran.result)?;
+    print!("{}", crate::report::summary::render(&ran.result)?);
+    Ok(ran.stopped.map_or(Outcome::Done, Outcome::Stopped))
+}
+
+/// A run's result, and why it stopped early if it did.
+pub struct Ran {
+    pub result: RunResult,
+    pub stopped: Option<StopReason>,
+}
+
+/// Writes the result atomically (complete or not: nothing measured is lost).
+pub fn save(path: &Path, result: &RunResult) -> Result<(), Failure> {
+    let json = result.to_json().map_err(Failure::Serialize)?;
+    crate::fsutil::write_atomic(path, &json).map_err(|source| Failure::WriteResult {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    eprintln!("result written to {}", path.display());
+    Ok(())
+}
+
 /// Listens for SIGINT, SIGTERM and SIGHUP: the first asks for an orderly stop (the partial
-/// result is written); a second one kills the target's process group and exits at once.
-fn watch_signals(stop: Arc<watch::Sender<Option<StopReason>>>) {
+/// result is written); a second one kills the target's process group and says so on `killed`,
+/// so that the command stops at once.
+fn watch_signals(
+    stop: Arc<watch::Sender<Option<StopReason>>>,
+    killed: watch::Sender<Option<&'static str>>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
         let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
@@ -127,35 +114,40 @@ fn watch_signals(stop: Arc<watch::Sender<Option<StopReason>>>) {
                 eprintln!("\n{sig}: stopping (again to stop at once)");
                 stop.send_replace(Some(StopReason::Interrupted(sig)));
             } else {
-                eprintln!("{sig} again: stopping at once");
                 target::kill_active_group();
-                std::process::exit(exit::INTERRUPTED);
+                killed.send_replace(Some(sig));
             }
         }
     });
 }
 
-/// Runs the profile against its target and returns the result, complete or not.
+/// Runs the profile against its target and returns the result, complete or not. A second
+/// signal ends it at once with `Failure::Killed`.
 pub async fn execute(
     profile: Arc<Profile>,
     workers: usize,
-    progress: &mut Progress,
-) -> Result<(RunResult, Ended), RunError> {
+    observer: &mut dyn Observer,
+) -> Result<Ran, Failure> {
     crate::limits::check_open_files(&profile).map_err(RunError::TooManyConnections)?;
-    let (stop_tx, mut stop_rx) = watch::channel(None);
-    let stop_tx = Arc::new(stop_tx);
-    watch_signals(stop_tx.clone());
-    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    for n in &profile.notes {
-        eprintln!("note: {n}");
+    let stop = Arc::new(watch::channel(None).0);
+    let (killed_tx, mut killed) = watch::channel(None);
+    watch_signals(stop.clone(), killed_tx);
+    tokio::select! {
+        r = execute_until_stopped(profile, workers, stop, observer) => r,
+        sig = killed.wait_for(Option::is_some) => {
+            let sig = sig.ok().and_then(|s| *s).unwrap_or("a signal");
+            Err(Failure::Killed(sig))
+        }
     }
-    let t = &profile.target;
-    let dir = profile
-        .path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+}
 
+/// Starts the target if the profile says how, and waits until it is ready.
+async fn start_target(
+    profile: &Profile,
+    dir: &Path,
+    stop: &mut watch::Receiver<Option<StopReason>>,
+) -> Result<Option<TargetProcess>, RunError> {
+    let t = &profile.target;
     let mut target = None;
     if let Some(cmd) = &t.start {
         if target::port_in_use(&t.base_url).await {
@@ -172,7 +164,7 @@ pub async fn execute(
         target = Some(TargetProcess::start(cmd, dir)?);
     }
     if t.start.is_some() || t.ready.is_some() {
-        let client = engine::build_client(&profile).map_err(RunError::Client)?;
+        let client = engine::build_client(profile).map_err(RunError::Client)?;
         let ready = target::wait_ready(
             &client,
             &t.base_url,
@@ -182,7 +174,7 @@ pub async fn execute(
         );
         tokio::select! {
             r = ready => r?,
-            _ = stop_rx.wait_for(|s| s.is_some()) => {
+            _ = stop.wait_for(|s| s.is_some()) => {
                 if let Some(tp) = target.take() {
                     tp.stop(t.stop_timeout).await;
                 }
@@ -190,9 +182,29 @@ pub async fn execute(
             }
         }
     }
+    Ok(target)
+}
 
+async fn execute_until_stopped(
+    profile: Arc<Profile>,
+    workers: usize,
+    stop: Arc<watch::Sender<Option<StopReason>>>,
+    observer: &mut dyn Observer,
+) -> Result<Ran, Failure> {
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    for n in &profile.notes {
+        eprintln!("note: {n}");
+    }
+    let dir = profile
+        .path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let mut stop_rx = stop.subscribe();
+    let mut target = start_target(&profile, &dir, &mut stop_rx).await?;
     let output = {
-        let run = engine::run(profile.clone(), workers, stop_rx.clone(), progress);
+        let run = engine::run(profile.clone(), workers, stop_rx.clone(), observer);
         tokio::pin!(run);
         let exited = async {
             match target.as_mut() {
@@ -203,14 +215,14 @@ pub async fn execute(
         tokio::select! {
             out = &mut run => out,
             status = exited => {
-                let how = target::describe(status);
-                stop_tx.send_replace(Some(StopReason::TargetExited(how)));
+                let how = target::exit_status_text(status);
+                stop.send_replace(Some(StopReason::TargetExited(how)));
                 // The engine stops its workers and returns what it measured so far.
                 (&mut run).await
             }
         }
     };
-    progress.finish();
+    let t = &profile.target;
     if let Some(tp) = target.take() {
         let tail = tp.tail();
         let died = matches!(stop_rx.borrow().as_ref(), Some(StopReason::TargetExited(_)));
@@ -220,16 +232,10 @@ pub async fn execute(
             eprintln!("last output of the target:\n  {}", tail.join("\n  "));
         }
     }
-    let output = output?;
-    let ended = match &output.stopped {
-        None => Ended::Complete,
-        Some(StopReason::Interrupted(_)) => Ended::Interrupted,
-        Some(StopReason::TargetExited(_)) => Ended::TargetDied,
-    };
-    let complete = output.stopped.is_none();
+    let output = output.map_err(RunError::from)?;
     let result = RunResult {
         format: FORMAT.to_string(),
-        complete,
+        complete: output.stopped.is_none(),
         incomplete_reason: output.stopped.as_ref().map(|r| r.to_string()),
         meta: Meta {
             perfgate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -238,14 +244,17 @@ pub async fn execute(
                 path: profile.path.display().to_string(),
                 hash: profile.hash.clone(),
             },
-            git: crate::meta::git_meta(dir),
+            git: crate::meta::git_meta(&dir),
             started_at,
             host: crate::meta::host(),
             load: crate::meta::load_meta(&profile),
             base_url: t.base_url.to_string(),
         },
         trials: output.trials,
-        client: crate::result::ClientStats::of_this_process(),
+        client: crate::meta::client_stats(),
     };
-    Ok((result, ended))
+    Ok(Ran {
+        result,
+        stopped: output.stopped,
+    })
 }

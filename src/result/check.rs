@@ -1,251 +1,19 @@
-//! Reading input files people may have broken: what the profile, thresholds and result readers
-//! share to say *where* a problem is and *what would be right*.
-//!
-//! * `plain`: serde's type errors in words (`expected u64` → `expected a whole number ≥ 0`).
-//! * `json_locate`: the line and column of a key path in JSON text (serde_json has no spans).
-//! * `check_result`: every problem of a result file that parses as JSON — each field of the wrong
-//!   type, each histogram that does not decode, each count that contradicts another — so a
-//!   hand-edited file shows all that is wrong with it at once, each at its line.
+//! Every problem of a result file that parses as JSON — each field of the wrong type, each
+//! histogram that does not decode, each count that contradicts another or would overflow when
+//! summed — so a hand-edited file shows all that is wrong with it at once, each at its line.
 
 use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{path_string, FileProblems, Problem, Seg};
-use crate::result::{decode_histogram, RunResult};
+use super::hdr::{decode_histogram, new_histogram, MAX_LATENCY_US};
+use super::RunResult;
+use crate::diag::json::{locate, plain_json};
+use crate::diag::{key_path as key, path_string, FileProblems, Problem, Seg};
 
 /// At most this many problems are listed for one result file; the rest are counted.
 const MAX_PROBLEMS: usize = 50;
-
-/// A serde message in the words of the file's reader: types named as they are written, not as
-/// they are declared in Rust.
-pub fn plain(message: &str) -> String {
-    let mut m = message.trim().to_string();
-    for (rust, words) in [
-        ("expected u64", "expected a whole number ≥ 0"),
-        ("expected u32", "expected a whole number ≥ 0"),
-        ("expected i64", "expected a whole number"),
-        ("expected f64", "expected a number"),
-        ("expected a sequence", "expected a list"),
-        ("expected a map", "expected a table"),
-    ] {
-        m = m.replace(rust, words);
-    }
-    // `expected struct RawTarget` → `expected a table` (TOML) / `an object` (JSON is told apart
-    // by the caller; "a table or object" would be vaguer than either).
-    if let Some(at) = m.find("expected struct ") {
-        let rest = &m[at + "expected struct ".len()..];
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        m = format!("{}expected a table{}", &m[..at], &rest[end..]);
-    }
-    m
-}
-
-/// `plain`, for JSON: objects, not tables.
-fn plain_json(message: &str) -> String {
-    plain(message).replace("expected a table", "expected an object")
-}
-
-/// The bytes of a file as text; or, when they are not UTF-8, the line and column of the first
-/// byte that is not and a message saying so.
-pub fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, ((usize, usize), String)> {
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let bytes = e.into_bytes();
-        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
-        (
-            line_col(valid, at),
-            format!(
-                "byte 0x{:02x} is not UTF-8 text; {what} is UTF-8 text (a binary or re-encoded file?)",
-                bytes[at]
-            ),
-        )
-    })
-}
-
-/// 1-based line and column (in bytes, like the TOML readers) of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let col = before
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(offset, |nl| offset - nl - 1)
-        + 1;
-    (line, col)
-}
-
-/// Line and column of what `path` names in `text` (valid JSON): the key for a key, the element
-/// for an index; the deepest part of the path that exists if not all of it does.
-pub fn json_locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
-    let mut s = Scan {
-        b: text.as_bytes(),
-        i: 0,
-    };
-    s.ws();
-    let mut best = Some(s.i);
-    'path: for seg in path {
-        match seg {
-            Seg::Key(want) => {
-                if s.peek() != Some(b'{') {
-                    break;
-                }
-                s.i += 1;
-                loop {
-                    s.ws();
-                    if s.peek() != Some(b'"') {
-                        break 'path;
-                    }
-                    let start = s.i;
-                    let key = s.string()?;
-                    s.ws();
-                    if s.peek() != Some(b':') {
-                        break 'path;
-                    }
-                    s.i += 1;
-                    s.ws();
-                    if key == *want {
-                        best = Some(start);
-                        continue 'path;
-                    }
-                    s.skip_value()?;
-                    s.ws();
-                    if s.peek() != Some(b',') {
-                        break 'path;
-                    }
-                    s.i += 1;
-                }
-            }
-            Seg::Index(want) => {
-                if s.peek() != Some(b'[') {
-                    break;
-                }
-                s.i += 1;
-                for _ in 0..*want {
-                    s.ws();
-                    if s.peek() == Some(b']') {
-                        break 'path;
-                    }
-                    s.skip_value()?;
-                    s.ws();
-                    if s.peek() != Some(b',') {
-                        break 'path;
-                    }
-                    s.i += 1;
-                }
-                s.ws();
-                if matches!(s.peek(), None | Some(b']')) {
-                    break;
-                }
-                best = Some(s.i);
-            }
-        }
-    }
-    best.map(|o| line_col(text, o))
-}
-
-/// A cursor over JSON text that serde_json has already accepted.
-struct Scan<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Scan<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-
-    /// Skips a string (at its opening quote) and returns its raw text without the quotes.
-    fn raw_string(&mut self) -> Option<&[u8]> {
-        let start = self.i + 1;
-        let mut j = start;
-        loop {
-            match self.b.get(j)? {
-                b'\\' => j += 2,
-                b'"' => break,
-                _ => j += 1,
-            }
-        }
-        self.i = j + 1;
-        Some(&self.b[start..j])
-    }
-
-    /// A string (at its opening quote), unescaped.
-    fn string(&mut self) -> Option<String> {
-        let raw = self.raw_string()?;
-        if !raw.contains(&b'\\') {
-            return Some(String::from_utf8_lossy(raw).into_owned());
-        }
-        let quoted = [b"\"", raw, b"\""].concat();
-        serde_json::from_slice(&quoted).ok()
-    }
-
-    /// Skips one value of any kind; containers without recursion (their depth is unbounded here).
-    fn skip_value(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => {
-                self.raw_string()?;
-            }
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match self.peek()? {
-                        b'"' => {
-                            self.raw_string()?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.i += 1;
-                                return Some(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-            }
-            _ => {
-                while !matches!(
-                    self.peek(),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-                ) {
-                    self.i += 1;
-                }
-            }
-        }
-        Some(())
-    }
-}
-
-/// What serde_json's syntax error means for a result file, and what to do about it.
-pub fn json_syntax_message(e: &serde_json::Error, text: &str) -> String {
-    let what = e.to_string();
-    // serde_json ends its messages with " at line L column C": the caller shows the position.
-    let what = match what.rfind(" at line ") {
-        Some(i) => what[..i].to_string(),
-        None => what,
-    };
-    if e.is_eof() {
-        format!("{what}: the file ends before the JSON does, so it was truncated (an interrupted write or copy); use a complete copy, or record it again with `perfgate run`")
-    } else if !text.trim_start().starts_with('{') {
-        format!("{what}: a perfgate result is a JSON object that starts with {{\"format\": \"perfgate/result/v1\", …")
-    } else {
-        format!("{what}: the file was damaged or edited by hand; fix the JSON at this place or record the result again")
-    }
-}
 
 /// Every problem with a result file whose JSON is well formed and whose format version this
 /// perfgate reads. `Ok` only when there are none.
@@ -288,7 +56,7 @@ pub fn check_result(value: &Value, text: &str, path: &Path) -> Result<RunResult,
         .into_iter()
         .take(MAX_PROBLEMS)
         .map(|(at, message)| Problem {
-            position: json_locate(text, &at),
+            position: locate(text, &at),
             key: path_string(&at),
             message,
         })
@@ -427,12 +195,6 @@ fn type_problems(value: &Value) -> (Vec<(Vec<Seg>, String)>, Vec<Vec<Seg>>, Valu
     (out, faults, v)
 }
 
-fn key(base: &[Seg], more: &[&str]) -> Vec<Seg> {
-    let mut v = base.to_vec();
-    v.extend(more.iter().map(|k| Seg::Key(k.to_string())));
-    v
-}
-
 /// What a well-typed result can still get wrong: histograms that do not decode, counts that
 /// contradict each other, negative times. Each is a sign of a truncated or hand-edited file.
 fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
@@ -444,6 +206,9 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
         ));
     }
     let mut indexes = std::collections::BTreeSet::new();
+    // Running totals, as merging trials will compute them: a crafted count must not wrap.
+    let mut totals: std::collections::BTreeMap<&str, EndpointTotals> = Default::default();
+    let (mut iterations, mut dropped) = (0u64, 0u64);
     for (ti, t) in r.trials.iter().enumerate() {
         let tp = vec![Seg::Key("trials".into()), Seg::Index(ti)];
         if !indexes.insert(t.index) {
@@ -463,6 +228,15 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
                     t.measured_s
                 ),
             ));
+        }
+        for (field, value, total) in [
+            ("iterations", t.iterations, &mut iterations),
+            ("dropped_iterations", t.dropped_iterations, &mut dropped),
+        ] {
+            match total.checked_add(value) {
+                Some(v) => *total = v,
+                None => out.push((key(&tp, &[field]), overflow(field, again))),
+            }
         }
         let mut names = std::collections::BTreeSet::new();
         for (ei, e) in t.endpoints.iter().enumerate() {
@@ -490,7 +264,13 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
                     format!("{who}: {} errors out of {} requests; errors are counted among the requests, so the counts were edited — {again}", e.errors.total, e.requests),
                 ));
             }
-            match decode_histogram(&e.histogram) {
+            if let Err(what) = totals.entry(e.name.as_str()).or_default().add(e) {
+                out.push((
+                    key(&ep, &[what]),
+                    format!("{who}: {}", overflow(what, again)),
+                ));
+            }
+            match readable(&e.histogram) {
                 Ok(h) => {
                     let successes = e.requests.saturating_sub(e.errors.total);
                     if h.len() > successes && e.errors.total <= e.requests {
@@ -509,7 +289,7 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
                 .windows
                 .iter()
                 .enumerate()
-                .filter_map(|(wi, w)| decode_histogram(&w.histogram).err().map(|m| (wi, m)))
+                .filter_map(|(wi, w)| readable(&w.histogram).err().map(|m| (wi, m)))
                 .collect();
             if let Some((first, m)) = bad.first() {
                 let mut at = key(&ep, &["windows"]);
@@ -529,45 +309,40 @@ fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn overflow(what: &str, again: &str) -> String {
+    format!("the {what} of the trials add up to more than 2^64, more than any run counts; the counts were edited — {again}")
+}
 
-    fn at(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
-        json_locate(text, path)
-    }
+/// One endpoint's counts summed over the trials seen so far.
+#[derive(Default)]
+struct EndpointTotals {
+    requests: u64,
+    bytes: u64,
+    errors: super::ErrorsWire,
+}
 
-    fn k(s: &str) -> Seg {
-        Seg::Key(s.into())
+impl EndpointTotals {
+    /// Adds `e`; on overflow, the field that overflowed.
+    fn add(&mut self, e: &super::EndpointResult) -> Result<(), &'static str> {
+        self.requests = self.requests.checked_add(e.requests).ok_or("requests")?;
+        self.bytes = self
+            .bytes
+            .checked_add(e.bytes_received)
+            .ok_or("bytes_received")?;
+        self.errors.merge(&e.errors).map_err(|_| "errors")
     }
+}
 
-    #[test]
-    fn json_paths_are_located_at_their_key_or_element() {
-        let text = "{\n  \"a\": {\"x\": [1, {\"s\": \"q\\\"}\"}],\n  \"y\": 2},\n  \"b\\u0041\": [\n    [],\n    {\"z\": null}\n  ]\n}";
-        assert_eq!(at(text, &[]), Some((1, 1)));
-        assert_eq!(at(text, &[k("a")]), Some((2, 3)));
-        assert_eq!(at(text, &[k("a"), k("y")]), Some((3, 3)));
-        assert_eq!(
-            at(text, &[k("a"), k("x"), Seg::Index(1), k("s")]),
-            Some((2, 19))
-        );
-        assert_eq!(at(text, &[k("bA"), Seg::Index(1)]), Some((6, 5)));
-        assert_eq!(at(text, &[k("bA"), Seg::Index(1), k("z")]), Some((6, 6)));
-        // The deepest part that exists.
-        assert_eq!(at(text, &[k("bA"), Seg::Index(7)]), Some((4, 3)));
-        assert_eq!(at(text, &[k("nope"), k("deeper")]), Some((1, 1)));
-        assert_eq!(at("", &[k("a")]), Some((1, 1)));
+/// A histogram that decodes and fits perfgate's bounds, so that merging it cannot fail.
+fn readable(encoded: &str) -> Result<hdrhistogram::Histogram<u64>, String> {
+    static TOP: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let top = *TOP.get_or_init(|| new_histogram().highest_equivalent(MAX_LATENCY_US));
+    let h = decode_histogram(encoded)?;
+    if !h.is_empty() && h.max() > top {
+        return Err(format!(
+            "it holds latencies up to {} µs, beyond perfgate's one hour",
+            h.max()
+        ));
     }
-
-    #[test]
-    fn serde_types_are_named_as_written() {
-        assert_eq!(
-            plain("invalid type: string \"720\", expected u64"),
-            "invalid type: string \"720\", expected a whole number ≥ 0"
-        );
-        assert_eq!(
-            plain("invalid type: string \"x\", expected struct RawDefaults"),
-            "invalid type: string \"x\", expected a table"
-        );
-    }
+    Ok(h)
 }

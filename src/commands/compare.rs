@@ -1,0 +1,51 @@
+//! `perfgate compare`: a result against a baseline, rendered in the format asked for, published,
+//! and the verdict as the outcome.
+
+use std::path::PathBuf;
+
+use super::gate::{self, GateOptions, PublishOptions};
+use crate::compare;
+use crate::failure::{Failure, Outcome};
+use crate::report::{self, Format};
+
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    pub gate: GateOptions,
+    pub publish: PublishOptions,
+    /// The result to judge.
+    pub current: PathBuf,
+    pub format: Format,
+    /// Write the report here instead of standard output.
+    pub output: Option<PathBuf>,
+}
+
+pub async fn compare(opts: CompareOptions) -> Result<Outcome, Failure> {
+    // Every input is read, and every one that is wrong is reported, before giving up.
+    let (th, (base, label), cur) = Failure::all3(
+        gate::thresholds(&opts.gate),
+        gate::baseline(&opts.gate),
+        gate::current(&opts.current),
+    )?;
+    let endpoints = gate::union(base.endpoint_names(), cur.endpoint_names());
+    if let Some(e) = th.unmatched(&endpoints) {
+        return Err(Failure::Rules(e));
+    }
+    gate::comparable(&base, &cur, opts.gate.allow_mismatch)?;
+    let c = compare::compare(
+        &base,
+        &cur,
+        &th,
+        &label,
+        &opts.current.display().to_string(),
+    );
+    let text = report::render(
+        &c,
+        opts.format,
+        gate::colour(opts.output.is_none(), opts.format),
+    )?;
+    match &opts.output {
+        Some(p) => gate::write_report(p, &text)?,
+        None => print!("{text}"),
+    }
+    gate::publish_and_judge(&c, &opts.publish).await
+}

@@ -1,0 +1,136 @@
+//! What `check` and `compare` share: reading the rules and the baseline, refusing results that
+//! cannot be compared, writing reports, and publishing the verdict.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::baseline::BaselineError;
+use crate::compare::rules::Thresholds;
+use crate::compare::{self, Comparison, Verdict};
+use crate::failure::{Failure, Outcome};
+use crate::report::{self, Format};
+use crate::result::RunResult;
+
+/// Which baseline to compare with, and under which rules.
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    pub baseline: BaselineRef,
+    /// The rules; None: thresholds.toml if it exists, else the built-in defaults.
+    pub thresholds: Option<PathBuf>,
+    /// Compare even when the profiles or load sizes differ.
+    pub allow_mismatch: bool,
+}
+
+/// A stored baseline (`DIR/NAME.json`) or any result file.
+#[derive(Debug, Clone)]
+pub enum BaselineRef {
+    Named { name: String, dir: PathBuf },
+    File(PathBuf),
+}
+
+/// Where to publish the verdict.
+#[derive(Debug, Clone, Default)]
+pub struct PublishOptions {
+    pub to: crate::publish::Options,
+    /// A publishing failure fails the command (exit 4) instead of being a warning.
+    pub require: bool,
+}
+
+/// The thresholds: the given file (must exist), or thresholds.toml if present, or defaults.
+pub fn thresholds(g: &GateOptions) -> Result<Thresholds, Failure> {
+    let (path, required) = match &g.thresholds {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("thresholds.toml"), false),
+    };
+    Thresholds::load(&path, required).map_err(Failure::Rules)
+}
+
+/// The baseline result and how to call it in reports.
+pub fn baseline(g: &GateOptions) -> Result<(RunResult, String), Failure> {
+    match &g.baseline {
+        BaselineRef::File(p) => RunResult::read(p)
+            .map(|r| (r, p.display().to_string()))
+            .map_err(|e| BaselineError::Read(e).into()),
+        BaselineRef::Named { name, dir } => crate::baseline::load(dir, name)
+            .map(|(r, _)| (r, format!("baseline {name}")))
+            .map_err(Failure::from),
+    }
+}
+
+/// The result to judge; a missing one says how to make it.
+pub fn current(path: &Path) -> Result<RunResult, Failure> {
+    RunResult::read(path).map_err(|e| match &e {
+        crate::result::ReadError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Failure::NoCurrent(e)
+        }
+        _ => Failure::Current(e),
+    })
+}
+
+/// The endpoints of both sides, each once, in first-seen order.
+pub fn union(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    for e in b {
+        if !a.contains(&e) {
+            a.push(e);
+        }
+    }
+    a
+}
+
+/// Refuses (exit 3) results that measure different things, unless allowed.
+pub fn comparable(base: &RunResult, cur: &RunResult, allow: bool) -> Result<(), Failure> {
+    let c = compare::comparability(base, cur);
+    if c.mismatches.is_empty() {
+        return Ok(());
+    }
+    if allow {
+        eprintln!(
+            "warning: comparing results that differ (--allow-mismatch):\n  {}",
+            c.mismatches.join("\n  ")
+        );
+        return Ok(());
+    }
+    Err(Failure::Incomparable(c.mismatches))
+}
+
+/// Writes a report file atomically.
+pub fn write_report(path: &Path, text: &str) -> Result<(), Failure> {
+    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| Failure::WriteReport {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Colour only for a table printed to a terminal.
+pub fn colour(to_terminal: bool, format: Format) -> bool {
+    to_terminal && format == Format::Table && std::io::stdout().is_terminal()
+}
+
+/// Publishes, and turns the verdict and the publishing outcome into the command's outcome.
+pub async fn publish_and_judge(c: &Comparison, opts: &PublishOptions) -> Result<Outcome, Failure> {
+    let to = &opts.to;
+    if to.github || to.webhook.is_some() {
+        let markdown = report::render(c, Format::Md, false)?;
+        let done = crate::publish::publish(c, &markdown, to).await;
+        for line in &done.annotations {
+            println!("{line}");
+        }
+        for n in &done.notes {
+            eprintln!("{n}");
+        }
+        for f in &done.failures {
+            eprintln!("warning: publishing: {f}");
+        }
+        // A failed gate keeps its exit code: 4 must never hide a regression.
+        if opts.require && !done.failures.is_empty() && c.verdict != Verdict::Fail {
+            return Err(Failure::Publish);
+        }
+    }
+    Ok(if c.verdict == Verdict::Fail {
+        Outcome::GateFailed
+    } else {
+        Outcome::Done
+    })
+}

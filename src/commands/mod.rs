@@ -1,0 +1,35 @@
+//! The commands, one file each, and the layer where perfgate talks to its user: each takes
+//! domain options (never clap types), prints what the user should see, and returns an
+//! `Outcome` or a `Failure` for `main` to turn into the exit code. Nothing below this layer
+//! prints; the progress line (`progress`) is an observer of the engine's events.
+
+pub mod baseline;
+pub mod check;
+pub mod compare;
+pub mod gate;
+pub mod progress;
+pub mod run;
+pub mod validate;
+
+use crate::failure::{Failure, Outcome};
+
+/// A command with its options, as the command line asked for it.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Run(run::RunOptions),
+    Check(check::CheckOptions),
+    Compare(compare::CompareOptions),
+    Baseline(baseline::BaselineCommand),
+    Validate(validate::ValidateOptions),
+}
+
+/// Carries out `command`.
+pub async fn execute(command: Command) -> Result<Outcome, Failure> {
+    match command {
+        Command::Run(o) => run::run(o).await,
+        Command::Check(o) => check::check(o).await,
+        Command::Compare(o) => compare::compare(o).await,
+        Command::Baseline(c) => baseline::baseline(c),
+        Command::Validate(o) => validate::validate(o),
+    }
+}

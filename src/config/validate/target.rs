@@ -1,0 +1,125 @@
+//! `[target]`: where the service is, how perfgate starts it and knows it is ready, and how it
+//! talks to it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::{key, Ctx};
+use crate::config::model::Target;
+use crate::config::raw::RawTarget;
+use crate::config::Overrides;
+use crate::diag::Seg;
+use crate::redact::url_without_credentials;
+
+pub(super) fn validate_target(
+    cx: &mut Ctx<'_>,
+    p: &[Seg],
+    t: &RawTarget,
+    o: &Overrides,
+    base_dir: &Path,
+) -> Target {
+    let from = if o.base_url.is_some() {
+        " (from --base-url or PERFGATE_BASE_URL)"
+    } else {
+        ""
+    };
+    let fallback = Url::parse("http://127.0.0.1/").expect("a valid literal URL");
+    // Messages show the URL without any credentials it may carry.
+    let shown = t
+        .base_url
+        .as_deref()
+        .map(url_without_credentials)
+        .unwrap_or_default();
+    let base_url = match t.base_url.as_deref() {
+        None => {
+            cx.problem(
+                p,
+                "missing base_url, e.g. base_url = \"http://127.0.0.1:8080\"",
+            );
+            fallback
+        }
+        Some(s) => match Url::parse(s) {
+            Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+                if !u.username().is_empty() || u.password().is_some() {
+                    cx.problem(&key(p, "base_url"), format!("credentials in the URL{from} would end up in results; use headers with {{{{env.NAME}}}} instead"));
+                }
+                if u.query().is_some() || u.fragment().is_some() {
+                    cx.problem(&key(p, "base_url"), format!("\"{shown}\"{from} has a query or fragment; put those in the step's request"));
+                }
+                u
+            }
+            Ok(_) => {
+                cx.problem(
+                    &key(p, "base_url"),
+                    format!("\"{shown}\"{from} is not an http:// or https:// URL with a host"),
+                );
+                fallback
+            }
+            Err(e) => {
+                cx.problem(
+                    &key(p, "base_url"),
+                    format!("\"{shown}\"{from} is not a URL ({e}); e.g. \"http://127.0.0.1:8080\""),
+                );
+                fallback
+            }
+        },
+    };
+    if let Some(ready) = &t.ready {
+        if !ready.starts_with('/') {
+            cx.problem(
+                &key(p, "ready"),
+                format!("\"{ready}\" must be a path starting with `/`, e.g. \"/health\""),
+            );
+        }
+    }
+    if let Some(start) = &t.start {
+        if start.trim().is_empty() {
+            cx.problem(
+                &key(p, "start"),
+                "empty command; remove `start` or give the command that starts the service",
+            );
+        }
+    }
+    Target {
+        base_url,
+        start: t.start.clone(),
+        ready: t.ready.clone(),
+        ready_timeout: cx.opt_duration(
+            &key(p, "ready_timeout"),
+            t.ready_timeout.as_ref(),
+            Duration::from_secs(60),
+            false,
+        ),
+        request_timeout: cx.opt_duration(
+            &key(p, "request_timeout"),
+            t.request_timeout.as_ref(),
+            Duration::from_secs(10),
+            false,
+        ),
+        stop_timeout: cx.opt_duration(
+            &key(p, "stop_timeout"),
+            t.stop_timeout.as_ref(),
+            Duration::from_secs(10),
+            true,
+        ),
+        http2: t.http2.unwrap_or(false),
+        ca_pem: t.ca_file.as_ref().and_then(|f| {
+            let path = base_dir.join(f);
+            let problem = match std::fs::read(&path) {
+                Ok(pem)
+                    if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----")
+                        && reqwest::Certificate::from_pem(&pem).is_ok() =>
+                {
+                    return Some(pem)
+                }
+                Ok(_) => format!("{} is not a PEM certificate", path.display()),
+                Err(e) => format!("cannot read {}: {e}", path.display()),
+            };
+            cx.problem(&key(p, "ca_file"), problem);
+            None
+        }),
+        insecure: t.insecure.unwrap_or(false),
+    }
+}

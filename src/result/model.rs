@@ -1,0 +1,195 @@
+//! The wire types of the result file (`perfgate/result/v1`): what a run measured, exactly as
+//! the file holds it. They change only with the format version; the engine's in-memory types
+//! are converted into these by `engine::convert`, so the format never depends on the engine.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "perfgate/result/v1";
+pub(super) const FORMAT_PREFIX: &str = "perfgate/result/v";
+pub(super) const MAJOR: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub format: String,
+    /// False when the run was interrupted or aborted; such a result is never a baseline.
+    pub complete: bool,
+    /// Why the run did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    pub meta: Meta,
+    pub trials: Vec<TrialResult>,
+    /// What the run cost perfgate itself (not the target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientStats>,
+}
+
+impl RunResult {
+    /// The result as the file holds it: pretty JSON with a final newline.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut v = serde_json::to_vec_pretty(self)?;
+        v.push(b'\n');
+        Ok(v)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClientStats {
+    /// perfgate's peak resident memory, bytes.
+    pub peak_rss_bytes: u64,
+    /// CPU seconds perfgate used, user and system (all trials, start-up included).
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Meta {
+    pub perfgate_version: String,
+    pub profile: ProfileMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitMeta>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub host: HostMeta,
+    pub load: LoadMeta,
+    /// Target URL (scheme, host, port, path prefix; never credentials).
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProfileMeta {
+    pub name: String,
+    pub path: String,
+    /// Identifies the load and scenarios: results with different hashes measure different things.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GitMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostMeta {
+    pub cpu_model: String,
+    pub cores: u32,
+    pub os: String,
+    #[serde(default)]
+    pub kernel: String,
+    /// A short hash of CPU model, cores and OS: equal fingerprints, comparable machines.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadMeta {
+    /// "closed" or "open".
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u64>,
+    pub ramp_up_s: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageMeta>,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    pub trials: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageMeta {
+    pub duration_s: f64,
+    pub target: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrialResult {
+    pub index: u32,
+    pub started_at: String,
+    pub complete: bool,
+    /// Seconds of the measured part that actually ran (less than the duration if interrupted).
+    pub measured_s: f64,
+    pub iterations: u64,
+    pub dropped_iterations: u64,
+    pub endpoints: Vec<EndpointResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EndpointResult {
+    pub name: String,
+    /// Completed requests: successes and errors.
+    pub requests: u64,
+    pub errors: ErrorsWire,
+    pub error_rate: f64,
+    pub bytes_received: u64,
+    /// Requests per second over the measured time.
+    pub throughput_rps: f64,
+    /// Latency of successful requests; absent when none succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Percentiles>,
+    /// The latency histogram in µs: HdrHistogram V2 + deflate, base64.
+    pub histogram: String,
+    /// One entry per second of the measured part, in order.
+    pub windows: Vec<WindowResult>,
+    /// The first failure of each kind, described (secrets redacted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_samples: Vec<ErrorSampleWire>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorSampleWire {
+    /// `status 503`, `timeout`, `connect`, `reset`, `protocol`, `check` or `capture`.
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ErrorsWire {
+    pub total: u64,
+    /// Unexpected statuses by code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub timeout: u64,
+    #[serde(default)]
+    pub connect: u64,
+    #[serde(default)]
+    pub reset: u64,
+    /// Responses that were not valid HTTP.
+    #[serde(default)]
+    pub protocol: u64,
+    #[serde(default)]
+    pub check: u64,
+    #[serde(default)]
+    pub capture: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WindowResult {
+    pub requests: u64,
+    pub errors: u64,
+    /// This second's latency histogram, encoded like `EndpointResult::histogram`.
+    pub histogram: String,
+}
