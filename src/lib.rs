@@ -12,7 +12,6 @@ pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod exit;
-pub mod failure;
 pub mod fsutil;
 pub mod limits;
 pub mod meta;

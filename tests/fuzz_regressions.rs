@@ -11,7 +11,14 @@ mod harness;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The fuzz targets, by the name of their directory here and in `fuzz/fuzz_targets/`.
-const TARGETS: [&str; 5] = ["profile", "thresholds", "result", "histogram", "compare"];
+const TARGETS: [&str; 6] = [
+    "profile",
+    "thresholds",
+    "result",
+    "histogram",
+    "compare",
+    "response",
+];
 
 fn dir() -> PathBuf {
     Path::new(ROOT).join("tests/fuzz_regressions")
@@ -75,6 +82,11 @@ fn histogram() {
 #[test]
 fn compare() {
     replay("compare", harness::compare);
+}
+
+#[test]
+fn response() {
+    replay("response", harness::response);
 }
 
 /// A directory for a target this file does not replay would be silently ignored.

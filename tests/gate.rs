@@ -310,14 +310,7 @@ fn report_formats_match_their_snapshots() {
 fn perfgate(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("perfgate").unwrap();
     cmd.current_dir(dir);
-    for var in [
-        "PERFGATE_PROFILE",
-        "PERFGATE_BASE_URL",
-        "PERFGATE_USERS",
-        "PERFGATE_RATE",
-        "PERFGATE_DURATION",
-        "PERFGATE_TRIALS",
-    ] {
+    for var in common::inherited_settings() {
         cmd.env_remove(var);
     }
     cmd

@@ -424,7 +424,7 @@ fn a_target_that_dies_halfway_leaves_a_complete_count() {
         .args(["run", "--quiet", "-p", PROFILE, "-o", RESULT])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null());
-    for var in PERFGATE_VARS {
+    for var in inherited_settings() {
         cmd.env_remove(var);
     }
     let mut child = Child(cmd.spawn().expect("perfgate starts"));
@@ -540,7 +540,7 @@ fn run_with_open_files(work: &Work, soft: u64, hard: u64) -> std::process::Outpu
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_perfgate"));
     cmd.current_dir(work.dir.path())
         .args(["run", "--quiet", "-p", PROFILE, "-o", RESULT]);
-    for var in PERFGATE_VARS {
+    for var in inherited_settings() {
         cmd.env_remove(var);
     }
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
@@ -707,10 +707,10 @@ fn a_lost_keep_alive_connection_is_retried_only_when_the_request_may_be_repeated
 fn a_host_header_in_the_profile_replaces_perfgates() {
     let _machine = shared();
     let server = serve(fast_router());
-    let work = Work::with_profile(&format!(
-        "[target]\nbase_url = \"{}\"\nheaders = {{ Host = \"tickets.example\", \"Content-Length\" = \"999\" }}\n\n[load]\nmodel = \"closed\"\nusers = 1\nwarmup = \"0s\"\nduration = \"1s\"\n\n[[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"POST /v\"\nbody = \"abc\"\n",
-        server.url
-    ));
+    let work = ProfileBuilder::new(&server.url)
+        .target_line(r#"headers = { Host = "tickets.example", "Content-Length" = "999" }"#)
+        .raw("[[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"POST /v\"\nbody = \"abc\"\n")
+        .work();
     let result = work.run_ok();
     assert_eq!(error_count(&result, "POST /v", "total"), 0, "{result:#}");
     let seen = server.log.all();

@@ -103,23 +103,11 @@ fn stderr(work: &Work) -> String {
 }
 
 fn long_run_profile(url: &str) -> String {
-    format!(
-        r#"
-[target]
-base_url = "{url}"
-
-[load]
-model = "closed"
-users = 4
-duration = "30s"
-
-[[scenario]]
-name = "long"
-think_time = "5ms"
-[[scenario.step]]
-request = "GET /long"
-"#
-    )
+    ProfileBuilder::new(url)
+        .load("users", 4)
+        .load("duration", "30s")
+        .raw("[[scenario]]\nname = \"long\"\nthink_time = \"5ms\"\n[[scenario.step]]\nrequest = \"GET /long\"\n")
+        .toml()
 }
 
 /// Interrupts a 30 s run once the server has seen requests; checks the partial result.
@@ -192,28 +180,18 @@ fn sigint_stops_the_started_target_and_its_children() {
     let exe = std::env::current_exe().expect("this test binary");
     work.write(
         PROFILE,
-        &format!(
-            r#"
-[target]
-base_url = "http://{addr}"
-start = "'{exe}' started_target_process --exact --test-threads 1"
-ready = "/health"
-ready_timeout = "20s"
-stop_timeout = "5s"
-
-[load]
-model = "closed"
-users = 2
-duration = "30s"
-
-[[scenario]]
-name = "long"
-think_time = "10ms"
-[[scenario.step]]
-request = "GET /long"
-"#,
-            exe = exe.display()
-        ),
+        &ProfileBuilder::new(&format!("http://{addr}"))
+            .target(
+                "start",
+                format!("'{}' started_target_process --exact --test-threads 1", exe.display()),
+            )
+            .target("ready", "/health")
+            .target("ready_timeout", "20s")
+            .target("stop_timeout", "5s")
+            .load("users", 2)
+            .load("duration", "30s")
+            .raw("[[scenario]]\nname = \"long\"\nthink_time = \"10ms\"\n[[scenario.step]]\nrequest = \"GET /long\"\n")
+            .toml(),
     );
     let pid_file = work.path("target.pids");
     let mut child = spawn_perfgate(
@@ -274,25 +252,12 @@ fn read_pid(path: &Path) -> i32 {
 fn a_target_that_is_never_ready_fails_the_run_with_exit_3_and_is_stopped() {
     let _machine = shared();
     let port = free_port();
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "http://127.0.0.1:{port}"
-start = "{SLEEPING_TARGET}"
-ready = "/health"
-ready_timeout = "1s"
-
-[load]
-model = "closed"
-users = 1
-duration = "1s"
-
-[[scenario]]
-name = "never"
-[[scenario.step]]
-request = "GET /"
-"#
-    ));
+    let work = ProfileBuilder::new(&format!("http://127.0.0.1:{port}"))
+        .target("start", SLEEPING_TARGET)
+        .target("ready", "/health")
+        .target("ready_timeout", "1s")
+        .scenario("never", &["GET /"])
+        .work();
     let run = work.run(&[]);
     let pid = read_pid(&work.path("target.pid"));
     let _cleanup = KillOnDrop(vec![pid]);
@@ -318,25 +283,12 @@ request = "GET /"
 fn a_target_that_exits_before_ready_fails_the_run_with_its_output() {
     let _machine = shared();
     let port = free_port();
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "http://127.0.0.1:{port}"
-start = "sh -c 'echo boom >&2; exit 1'"
-ready = "/health"
-ready_timeout = "15s"
-
-[load]
-model = "closed"
-users = 1
-duration = "1s"
-
-[[scenario]]
-name = "never"
-[[scenario.step]]
-request = "GET /"
-"#
-    ));
+    let work = ProfileBuilder::new(&format!("http://127.0.0.1:{port}"))
+        .target("start", "sh -c 'echo boom >&2; exit 1'")
+        .target("ready", "/health")
+        .target("ready_timeout", "15s")
+        .scenario("never", &["GET /"])
+        .work();
     let run = work.run(&[]);
     assert_eq!(run.code, Some(3), "{run:?}");
     assert!(run.stderr.contains("boom"), "{}", run.stderr);
@@ -352,26 +304,12 @@ request = "GET /"
 fn a_start_with_the_port_already_taken_fails_without_starting_anything() {
     let _machine = shared();
     let server = serve(fast_router());
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "{url}"
-start = "sh -c 'touch started; exec sleep 30'"
-ready = "/health"
-ready_timeout = "2s"
-
-[load]
-model = "closed"
-users = 1
-duration = "1s"
-
-[[scenario]]
-name = "x"
-[[scenario.step]]
-request = "GET /"
-"#,
-        url = server.url
-    ));
+    let work = ProfileBuilder::new(&server.url)
+        .target("start", "sh -c 'touch started; exec sleep 30'")
+        .target("ready", "/health")
+        .target("ready_timeout", "2s")
+        .scenario("x", &["GET /"])
+        .work();
     let run = work.run(&[]);
     assert_eq!(run.code, Some(3), "{run:?}");
     assert!(
@@ -394,25 +332,12 @@ request = "GET /"
 fn sigint_while_waiting_for_the_target_exits_130_and_stops_it() {
     let _machine = shared();
     let port = free_port();
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "http://127.0.0.1:{port}"
-start = "{SLEEPING_TARGET}"
-ready = "/health"
-ready_timeout = "30s"
-
-[load]
-model = "closed"
-users = 1
-duration = "1s"
-
-[[scenario]]
-name = "never"
-[[scenario.step]]
-request = "GET /"
-"#
-    ));
+    let work = ProfileBuilder::new(&format!("http://127.0.0.1:{port}"))
+        .target("start", SLEEPING_TARGET)
+        .target("ready", "/health")
+        .target("ready_timeout", "30s")
+        .scenario("never", &["GET /"])
+        .work();
     let mut child = spawn_perfgate(&work, &[]);
     let mut cleanup = KillOnDrop(vec![child.id() as i32]);
     let pid = read_pid(&work.path("target.pid"));

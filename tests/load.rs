@@ -17,18 +17,12 @@ use common::*;
 fn scenario_weights_split_iterations_70_20_10() {
     let _machine = exclusive();
     let server = serve(fast_router());
-    let work = Work::with_profile(&format!(
-        r#"
-name = "weights"
-
-[target]
-base_url = "{url}"
-
-[load]
-model = "closed"
-users = 20
-duration = "2s"
-
+    let work = ProfileBuilder::new(&server.url)
+        .name("weights")
+        .load("users", 20)
+        .load("duration", "2s")
+        .raw(
+            r#"
 [[scenario]]
 name = "seventy"
 weight = 70
@@ -47,8 +41,8 @@ weight = 10
 [[scenario.step]]
 request = "GET /ten"
 "#,
-        url = server.url
-    ));
+        )
+        .work();
     let result = work.run_ok();
 
     let counts = [
@@ -81,33 +75,21 @@ request = "GET /ten"
     }
 }
 
-/// A closed-model profile of 20 users on one endpoint, with the given extra `[load]` lines.
-fn closed_counting_profile(url: &str, extra_load: &str) -> Work {
-    Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "{url}"
-
-[load]
-model = "closed"
-users = 20
-duration = "1s"
-warmup = "0s"
-{extra_load}
-
-[[scenario]]
-name = "count"
-[[scenario.step]]
-request = "GET /count"
-"#
-    ))
+/// A closed-model profile of 20 users on one endpoint, without warmup.
+fn closed_counting_profile(url: &str) -> ProfileBuilder {
+    ProfileBuilder::new(url)
+        .load("users", 20)
+        .scenario("count", &["GET /count"])
 }
 
 #[test]
 fn closed_model_records_every_request_the_server_answered() {
     let _machine = shared();
     let server = serve(fast_router());
-    let result = closed_counting_profile(&server.url, "ramp_up = \"100ms\"").run_ok();
+    let result = closed_counting_profile(&server.url)
+        .load("ramp_up", "100ms")
+        .work()
+        .run_ok();
     let n = requests(&result, "GET /count");
     assert!(n > 100, "{n} requests");
     assert_eq!(total_errors(&result), 0, "{result:#}");
@@ -118,18 +100,51 @@ fn closed_model_records_every_request_the_server_answered() {
     );
 }
 
+/// The share of the requests the server saw before the last of the 20 users sent its first.
+fn share_before_last_user_started(server: &TestServer) -> f64 {
+    let seen = server.log.all();
+    let mut first: std::collections::BTreeMap<String, usize> = BTreeMap::new();
+    for (i, s) in seen.iter().enumerate() {
+        let user = s.header("x-user").expect("X-User header").to_string();
+        first.entry(user).or_insert(i);
+    }
+    assert_eq!(first.len(), 20, "every user sent requests");
+    let last_start = first.values().copied().max().unwrap_or(0);
+    last_start as f64 / seen.len() as f64
+}
+
 #[test]
-fn closed_model_without_ramp_records_requests_from_the_first_instant() {
+fn closed_model_without_ramp_starts_every_user_at_the_first_instant() {
     let _machine = shared();
     let server = serve(fast_router());
-    let result = closed_counting_profile(&server.url, "").run_ok();
+    let result = closed_counting_profile(&server.url)
+        .target_line("headers = { \"X-User\" = \"{{user_id}}\" }")
+        .work()
+        .run_ok();
     let n = requests(&result, "GET /count");
     assert!(n > 100, "{n} requests");
     assert_eq!(total_errors(&result), 0, "{result:#}");
     assert_eq!(
         server.log.count("/count") as u64,
         n,
-        "with no warmup, every request the server answered is in the result, and no other"
+        "with no warmup, every request the server answered is in the result, from the first"
+    );
+    // Without a ramp all 20 users begin together: the last one's first request comes before
+    // most of the others' requests. With a 0.9 s ramp over the 1 s run, it comes near the end.
+    let unramped = share_before_last_user_started(&server);
+    let ramped_server = serve(fast_router());
+    closed_counting_profile(&ramped_server.url)
+        .target_line("headers = { \"X-User\" = \"{{user_id}}\" }")
+        .load("ramp_up", "900ms")
+        .work()
+        .run_ok();
+    let ramped = share_before_last_user_started(&ramped_server);
+    eprintln!(
+        "requests before the last user's first: {unramped:.3} without a ramp, {ramped:.3} with one"
+    );
+    assert!(
+        unramped < 0.25 && ramped > 0.5,
+        "share of requests before the last user's first: {unramped:.3} without a ramp, {ramped:.3} with one"
     );
 }
 
@@ -137,25 +152,20 @@ fn closed_model_without_ramp_records_requests_from_the_first_instant() {
 fn think_time_separates_each_users_requests() {
     let _machine = shared();
     let server = serve(fast_router());
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "{url}"
-
-[load]
-model = "closed"
-users = 4
-duration = "2s"
-
+    let work = ProfileBuilder::new(&server.url)
+        .load("users", 4)
+        .load("duration", "2s")
+        .raw(
+            r#"
 [[scenario]]
 name = "thinker"
 think_time = "300ms..300ms"
 [[scenario.step]]
 request = "GET /think"
-headers = {{ "X-User" = "{{{{user_id}}}}" }}
+headers = { "X-User" = "{{user_id}}" }
 "#,
-        url = server.url
-    ));
+        )
+        .work();
     let result = work.run_ok();
     assert_eq!(total_errors(&result), 0, "{result:#}");
 
@@ -192,24 +202,11 @@ headers = {{ "X-User" = "{{{{user_id}}}}" }}
 fn open_model_achieves_its_arrival_rate() {
     let _machine = exclusive();
     let server = serve(fast_router());
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "{url}"
-
-[load]
-model = "open"
-rate = 200
-duration = "3s"
-warmup = "0s"
-
-[[scenario]]
-name = "one"
-[[scenario.step]]
-request = "GET /paced"
-"#,
-        url = server.url
-    ));
+    let work = ProfileBuilder::new(&server.url)
+        .open(200)
+        .load("duration", "3s")
+        .scenario("one", &["GET /paced"])
+        .work();
     let result = work.run_ok();
     let n = requests(&result, "GET /paced");
     eprintln!("open model, 200/s for 3 s: {n} requests");
@@ -237,25 +234,12 @@ fn open_model_drops_iterations_beyond_max_in_flight() {
             "slow"
         }),
     ));
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "{url}"
-
-[load]
-model = "open"
-rate = 100
-max_in_flight = 5
-duration = "2s"
-warmup = "0s"
-
-[[scenario]]
-name = "one"
-[[scenario.step]]
-request = "GET /slow"
-"#,
-        url = server.url
-    ));
+    let work = ProfileBuilder::new(&server.url)
+        .open(100)
+        .load("max_in_flight", 5)
+        .load("duration", "2s")
+        .scenario("one", &["GET /slow"])
+        .work();
     let result = work.run_ok();
     let t = trial(&result);
     let done = requests(&result, "GET /slow");
@@ -320,24 +304,11 @@ fn a_stall_shows_in_the_open_model_p99_but_not_the_median() {
             }
         }),
     ));
-    let work = Work::with_profile(&format!(
-        r#"
-[target]
-base_url = "{url}"
-
-[load]
-model = "open"
-rate = 200
-duration = "3s"
-warmup = "0s"
-
-[[scenario]]
-name = "one"
-[[scenario.step]]
-request = "GET /stall"
-"#,
-        url = server.url
-    ));
+    let work = ProfileBuilder::new(&server.url)
+        .open(200)
+        .load("duration", "3s")
+        .scenario("one", &["GET /stall"])
+        .work();
     let result = work.run_ok();
     assert_eq!(total_errors(&result), 0, "{result:#}");
     let held = held.load(Ordering::Relaxed);

@@ -69,9 +69,13 @@ fn tls_server() -> TlsServer {
 }
 
 fn profile(base_url: &str, target_extra: &str) -> String {
-    format!(
-        "name = \"tls\"\n[target]\nbase_url = \"{base_url}\"\nrequest_timeout = \"2s\"\n{target_extra}\n[load]\nusers = 2\nduration = \"1s\"\n[[scenario]]\nname = \"s\"\nthink_time = \"20ms\"\n[[scenario.step]]\nrequest = \"GET /x\"\n"
-    )
+    common::ProfileBuilder::new(base_url)
+        .name("tls")
+        .target("request_timeout", "2s")
+        .target_line(target_extra)
+        .load("users", 2)
+        .raw("[[scenario]]\nname = \"s\"\nthink_time = \"20ms\"\n[[scenario.step]]\nrequest = \"GET /x\"\n")
+        .toml()
 }
 
 #[test]

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use hdrhistogram::Histogram;
 use perfgate::compare::rules::Thresholds;
 use perfgate::config::{self, Overrides};
+use perfgate::engine::http1::read_from_bytes;
 use perfgate::report::{self, Format};
 use perfgate::result::{self, RunResult};
 
@@ -155,6 +156,39 @@ pub fn compare(data: &[u8]) {
             black_box(
                 report::render(&comparison, format, false).expect("every comparison renders"),
             );
+        }
+    }
+}
+
+/// Bytes from a server → the direct HTTP/1.1 client's reading of one response (head, interim
+/// responses, body framing), for GET and HEAD. The first byte sets how many bytes each read
+/// gets; the same bytes read one at a time must give the same answer, since how the network
+/// cuts a response must not change what it means (only whether bytes beyond the response had
+/// arrived yet may differ). At most `KEEP` body bytes are kept.
+pub fn response(data: &[u8]) {
+    const KEEP: usize = 256;
+    let Some((&first, bytes)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(first % 64) + 1;
+    for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+        let read = read_from_bytes(bytes, chunk, &method, KEEP);
+        let one_by_one = read_from_bytes(bytes, 1, &method, KEEP);
+        match (&read, &one_by_one) {
+            (Ok(a), Ok(b)) => assert_eq!(
+                (a.status, a.body_bytes, &a.kept, a.closes),
+                (b.status, b.body_bytes, &b.kept, b.closes),
+                "the answer depends on how the bytes arrive"
+            ),
+            (Err(_), Err(_)) => {}
+            _ => panic!("read in chunks of {chunk}: {read:?}; one by one: {one_by_one:?}"),
+        }
+        if let Ok(r) = read {
+            assert!(r.kept.len() <= KEEP && r.kept.len() as u64 <= r.body_bytes);
+            assert!(r.body_bytes <= bytes.len() as u64, "more body than bytes");
+            if method == reqwest::Method::HEAD {
+                assert_eq!(r.body_bytes, 0, "a response to HEAD has no body");
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::baseline as store;
-use crate::failure::{Failure, Outcome};
+use crate::commands::failure::{Failure, Outcome};
 
 #[derive(Debug, Clone)]
 pub enum BaselineCommand {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::gate::{self, GateOptions, PublishOptions};
 use super::progress::Progress;
 use super::run::{self, RunOptions};
+use crate::commands::failure::{Failure, Outcome};
 use crate::compare;
-use crate::failure::{Failure, Outcome};
 use crate::report::{self, Format};
 
 #[derive(Debug, Clone)]

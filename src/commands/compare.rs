@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::gate::{self, GateOptions, PublishOptions};
+use crate::commands::failure::{Failure, Outcome};
 use crate::compare;
-use crate::failure::{Failure, Outcome};
 use crate::report::{self, Format};
 
 #[derive(Debug, Clone)]

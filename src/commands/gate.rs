@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::BaselineError;
+use crate::commands::failure::{Failure, Outcome};
 use crate::compare::rules::Thresholds;
 use crate::compare::{self, Comparison, Verdict};
-use crate::failure::{Failure, Outcome};
 use crate::report::{self, Format};
 use crate::result::RunResult;
 

@@ -6,12 +6,13 @@
 pub mod baseline;
 pub mod check;
 pub mod compare;
+pub mod failure;
 pub mod gate;
 pub mod progress;
 pub mod run;
 pub mod validate;
 
-use crate::failure::{Failure, Outcome};
+pub use failure::{Failure, Outcome};
 
 /// A command with its options, as the command line asked for it.
 #[derive(Debug, Clone)]

@@ -7,12 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
+use super::failure::{Failure, Outcome, RunError};
 use super::progress::Progress;
 use crate::config::{Overrides, Profile};
 use crate::engine::events::Observer;
 use crate::engine::{self, StopReason};
-use crate::exit;
-use crate::failure::{Failure, Outcome};
 use crate::result::{Meta, ProfileMeta, RunResult, FORMAT};
 use crate::target::{self, TargetProcess};
 
@@ -31,31 +30,6 @@ pub struct RunOptions {
 impl RunOptions {
     pub fn workers(&self) -> usize {
         self.workers.unwrap_or_else(engine::default_workers)
-    }
-}
-
-/// Why a run could not be carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Target(#[from] target::TargetError),
-    #[error(transparent)]
-    Engine(#[from] engine::EngineError),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(reqwest::Error),
-    #[error("interrupted before the load started")]
-    InterruptedEarly,
-    #[error("{0}")]
-    TooManyConnections(String),
-}
-
-impl RunError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RunError::InterruptedEarly => exit::INTERRUPTED,
-            RunError::TooManyConnections(_) => exit::INVALID_INPUT,
-            _ => exit::RUN_FAILED,
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::commands::failure::{Failure, Outcome};
 use crate::compare::rules::Thresholds;
-use crate::failure::{Failure, Outcome};
 use crate::units::plural;
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,10 @@ use axum::Router;
 use serde_json::Value;
 
 pub mod fixtures;
+pub mod profile;
+
+#[allow(unused_imports)]
+pub use profile::ProfileBuilder;
 
 // ---------------------------------------------------------------------------------------------
 // Keeping measurements apart
@@ -344,7 +348,7 @@ impl Work {
     pub fn perfgate(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("perfgate").expect("the perfgate binary");
         cmd.current_dir(self.dir.path());
-        for var in PERFGATE_VARS {
+        for var in inherited_settings() {
             cmd.env_remove(var);
         }
         // No perfgate invocation in these tests should come near this; it only stops a hang.
@@ -386,25 +390,17 @@ impl Work {
     }
 }
 
-pub const PERFGATE_VARS: &[&str] = &[
-    "PERFGATE_PROFILE",
-    "PERFGATE_BASE_URL",
-    "PERFGATE_USERS",
-    "PERFGATE_RATE",
-    "PERFGATE_DURATION",
-    "PERFGATE_TRIALS",
-    "PERFGATE_WORKERS",
-    "PERFGATE_WEBHOOK_URL",
-    // The GitHub Actions environment, so that tests behave the same inside a workflow.
-    "GITHUB_ACTIONS",
-    "GITHUB_TOKEN",
-    "GITHUB_REPOSITORY",
-    "GITHUB_EVENT_PATH",
-    "GITHUB_API_URL",
-    "GITHUB_STEP_SUMMARY",
-    "GITHUB_SERVER_URL",
-    "GITHUB_RUN_ID",
-];
+/// The settings a perfgate started by a test must not inherit from the developer's or CI's
+/// environment: every `PERFGATE_*` variable (profile, overrides, the webhook URL, the HTTP
+/// client, the demo's knobs) and every `GITHUB_*` one (Actions, tokens, the API URL), so a test
+/// never posts to a real webhook or behaves differently inside a workflow. Read from the
+/// environment itself, so a variable added later is cleared too.
+pub fn inherited_settings() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PERFGATE_") || k.starts_with("GITHUB_"))
+        .collect()
+}
 
 /// The 1-based line of `text` that contains `needle` (which must occur exactly once).
 pub fn line_of(text: &str, needle: &str) -> usize {

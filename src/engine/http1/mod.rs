@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
+use std::future::Future as _;
 use tokio::net::TcpStream;
 
 use crate::config::{Body, Profile, Step};
@@ -221,16 +222,8 @@ impl Direct {
         loop {
             match c.send_and_read_head(request, want_headers).await {
                 Ok(parsed) => {
+                    let (framing, close) = body_framing(method, &parsed);
                     let head = parsed.head;
-                    let framing = if *method == Method::HEAD
-                        || head.status == StatusCode::NO_CONTENT
-                        || head.status == StatusCode::NOT_MODIFIED
-                    {
-                        Framing::None
-                    } else {
-                        parsed.framing
-                    };
-                    let close = parsed.close || framing == Framing::UntilClose;
                     c.read_body(framing, sink, keep(head.status)).await?;
                     // Bytes beyond the response's framing: the connection cannot be trusted.
                     if !close && c.drained() {
@@ -255,5 +248,182 @@ impl Direct {
                 Err(Failed(e)) => return Err(e),
             }
         }
+    }
+}
+
+/// How the body of a response to `method` is framed, and whether the connection closes after
+/// it: no body for HEAD, 204 and 304 whatever the headers say; a body read until close ends the
+/// connection.
+fn body_framing(method: &Method, parsed: &parse::Parsed) -> (Framing, bool) {
+    let status = parsed.head.status;
+    let framing = if *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        Framing::None
+    } else {
+        parsed.framing
+    };
+    (framing, parsed.close || framing == Framing::UntilClose)
+}
+
+/// What reading one response from bytes found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBack {
+    pub status: u16,
+    /// Body bytes read (all of them counted, the first `keep` kept).
+    pub body_bytes: u64,
+    pub kept: Vec<u8>,
+    /// Whether the response's framing ends the connection (it is not reused).
+    pub closes: bool,
+    /// Whether bytes beyond the response's framing had already arrived (they retire the
+    /// connection too; how many have arrived depends on the network's timing).
+    pub stray: bool,
+}
+
+/// Reads one response to `method` from `bytes`, arriving `chunk` bytes at a time, exactly as a
+/// user's connection reads it from the network: the head, interim responses skipped, the body by
+/// its framing; the connection is reused afterwards when neither `closes` nor `stray`. For the fuzz target and tests: any bytes give an answer or an error, never a
+/// panic or a hang.
+pub fn read_from_bytes(
+    bytes: &[u8],
+    chunk: usize,
+    method: &Method,
+    keep: usize,
+) -> Result<ReadBack, DirectError> {
+    let mut c = Conn::new(Replay {
+        data: bytes,
+        chunk: chunk.max(1),
+    });
+    let fut = async move {
+        let mut kept = Vec::new();
+        let mut read = 0u64;
+        let parsed = match c.send_and_read_head(b"", false).await {
+            Ok(p) => p,
+            Err(Stale) => {
+                return Err(DirectError::Broken(
+                    "connection closed before the response began".into(),
+                ))
+            }
+            Err(Failed(e)) => return Err(e),
+        };
+        let (framing, close) = body_framing(method, &parsed);
+        let mut sink = BodySink {
+            body: &mut kept,
+            read: &mut read,
+        };
+        c.read_body(framing, &mut sink, keep).await?;
+        Ok(ReadBack {
+            status: parsed.head.status.as_u16(),
+            body_bytes: read,
+            kept,
+            closes: close,
+            stray: !c.drained(),
+        })
+    };
+    // Bytes in memory never make a read wait: one poll runs the exchange to its end.
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => Err(DirectError::Broken("the read did not finish".into())),
+    }
+}
+
+/// Bytes in memory as a connection: reads hand them out `chunk` at a time, writes go nowhere.
+struct Replay<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl tokio::io::AsyncRead for Replay<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = self.chunk.min(self.data.len()).min(buf.remaining());
+        buf.put_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Replay<'_> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_read_from_bytes_follow_their_framing_in_any_chunking() {
+        let get = Method::GET;
+        for chunk in [1, 3, 1024] {
+            let r = read_from_bytes(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                chunk,
+                &get,
+                64,
+            )
+            .unwrap();
+            assert_eq!(
+                (r.status, r.body_bytes, r.closes, r.stray),
+                (200, 5, false, false)
+            );
+            assert_eq!(r.kept, b"hello");
+            let chunked = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\n";
+            let r = read_from_bytes(chunked, chunk, &get, 64).unwrap();
+            assert_eq!(
+                (r.status, r.kept.as_slice(), r.closes),
+                (200, &b"abcde"[..], false)
+            );
+            // A last coding other than chunked: read until the connection closes, not reused.
+            let gz =
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nabcdef";
+            let r = read_from_bytes(gz, chunk, &get, 64).unwrap();
+            assert_eq!((r.body_bytes, r.closes), (6, true));
+            // Transfer-Encoding and Content-Length: chunked wins, and the connection is retired.
+            let both = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n";
+            let r = read_from_bytes(both, chunk, &get, 64).unwrap();
+            assert_eq!((r.body_bytes, r.closes), (1, true));
+        }
+        let head = read_from_bytes(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            7,
+            &Method::HEAD,
+            0,
+        )
+        .unwrap();
+        assert_eq!((head.body_bytes, head.closes), (0, false));
+        assert!(read_from_bytes(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
+            2,
+            &get,
+            0
+        )
+        .is_err());
+        assert!(read_from_bytes(b"", 2, &get, 0).is_err());
     }
 }

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 
 use crate::baseline::BaselineError;
-use crate::commands::run::RunError;
 use crate::config::ConfigError;
 use crate::diag::FileProblems;
+use crate::engine;
 use crate::engine::StopReason;
 use crate::exit;
 use crate::report::RenderError;
 use crate::result::{MergeError, ReadError};
+use crate::target;
 
 /// What a command did, when it could do it.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,31 @@ fn stop_code(reason: &StopReason) -> i32 {
     match reason {
         StopReason::Interrupted(_) => exit::INTERRUPTED,
         StopReason::TargetExited(_) => exit::RUN_FAILED,
+    }
+}
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("interrupted before the load started")]
+    InterruptedEarly,
+    #[error("{0}")]
+    TooManyConnections(String),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::InterruptedEarly => exit::INTERRUPTED,
+            RunError::TooManyConnections(_) => exit::INVALID_INPUT,
+            _ => exit::RUN_FAILED,
+        }
     }
 }
 
