@@ -8,6 +8,7 @@ client process, from wait4) and peak RSS, and the ratios issue #5 asks for.
 
     python3 bench/engine.py                 # 3 repetitions x 10 s x 3 tools (~2 min)
     python3 bench/engine.py --reps 1 --duration 5 --tools perfgate,wrk
+    python3 bench/engine.py --tools perfgate,perfgate@/tmp/perfgate-old,wrk   # two builds, one run
 
 Installs what is missing: nginx and wrk from Debian's packages, oha with `cargo install` into
 bench/.tools (a few minutes, once). Everything runs on 127.0.0.1 and stops by itself.
@@ -88,12 +89,13 @@ def ensure_tools(want):
 
 def run_tool(tool, args, oha, work):
     pin = ["taskset", "-c", "1"] if shutil.which("taskset") else []
-    if tool == "perfgate":
+    if tool.startswith("perfgate"):
+        # `perfgate@PATH`: another build of perfgate, measured beside this one.
+        binary = tool.partition("@")[2] or str(ROOT / "target" / "release" / "perfgate")
         prof = work / "engine.toml"
         prof.write_text(PROFILE.format(port=PORT, conns=args.conns, duration=args.duration))
         out = work / "result.json"
-        cmd = pin + [str(ROOT / "target" / "release" / "perfgate"), "run", "-q", "--workers", "1",
-                     "-p", str(prof), "-o", str(out)]
+        cmd = pin + [binary, "run", "-q", "--workers", "1", "-p", str(prof), "-o", str(out)]
     elif tool == "wrk":
         cmd = pin + ["wrk", "-t1", f"-c{args.conns}", f"-d{args.duration}s", URL]
     elif tool == "oha":
@@ -108,7 +110,7 @@ def run_tool(tool, args, oha, work):
     user, system, max_kb = timing.read_text().split()[-3:]
     cpu = float(user) + float(system)
     rss = int(max_kb) / 1024
-    if tool == "perfgate":
+    if tool.startswith("perfgate"):
         r = json.loads((work / "result.json").read_text())
         t = r["trials"][0]
         n = sum(e["requests"] for e in t["endpoints"])
@@ -159,15 +161,15 @@ def main():
         nginx.wait(timeout=10)
     print(f"\nclosed loop, {args.conns} keep-alive connections, {args.duration} s, GET {URL}; "
           f"server on CPU 0, client on CPU 1; median (min–max) of {args.reps}")
-    print(f"{'tool':<10} {'req/s':>26} {'CPU µs/req':>22} {'peak RSS MB':>22}")
+    print(f"{'tool':<28} {'req/s':>26} {'CPU µs/req':>22} {'peak RSS MB':>22}")
     med = {}
     for tool, rs in results.items():
         med[tool] = {k: statistics.median([r[k] for r in rs]) for k in ("rps", "cpu_us", "rss")}
-        print(f"{tool:<10} {fmt([r['rps'] for r in rs], '.0f'):>26} {fmt([r['cpu_us'] for r in rs], '.1f'):>22} "
+        print(f"{tool:<28} {fmt([r['rps'] for r in rs], '.0f'):>26} {fmt([r['cpu_us'] for r in rs], '.1f'):>22} "
               f"{fmt([r['rss'] for r in rs], '.1f'):>22}")
     if "perfgate" in med:
         p = med["perfgate"]
-        for peer in ("wrk", "oha"):
+        for peer in [t for t in med if t != "perfgate"]:
             if peer in med:
                 q = med[peer]
                 print(f"perfgate / {peer}: throughput {p['rps'] / q['rps']:.2f}x, CPU per request {p['cpu_us'] / q['cpu_us']:.2f}x, "

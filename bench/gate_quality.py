@@ -1,103 +1,198 @@
 #!/usr/bin/env python3
-"""How good is the gate on this machine? False alarms and detection against the demo service.
+"""How good is the gate on this machine? False alarms and detection, on two kinds of target.
 
-Records one baseline of the repository's profile against the unchanged demo service, then runs
-`perfgate check` against it N times for each condition:
+For each target, records one baseline against the unchanged service, then runs `perfgate check`
+against it `--runs` times per condition, each with a fresh service started by perfgate:
 
-  A/A     the unchanged service          -> every FAIL is a false alarm
-  +15%    PERFGATE_DEMO_SLOWDOWN=1.15    -> every FAIL is a detection
-  +30%    PERFGATE_DEMO_SLOWDOWN=1.30
+  aa          the unchanged service                      -> every FAIL is a false alarm
+  aa-pause    unchanged, but the service process is paused (SIGSTOP) for --pause-ms at a random
+              moment of one trial: a disturbed trial    -> every FAIL is a false alarm
+  1.10 …      every request's work slower by the factor -> every FAIL is a detection
 
-and prints how many runs ended in each verdict. Each check is bounded by the profile (5 trials
-of 2 s warmup + 8 s, about 50 s); the whole script takes about N x 3 x 50 s.
+Targets:
+  demo   the repository's profile and thresholds against the demo ticketing service (closed
+         model, 100 users, 8 endpoints, tokio); knob PERFGATE_DEMO_SLOWDOWN
+  bench  bench/target.toml with perfgate's default rules against perfgate-bench-target (open
+         model, 100 iterations/s, a CPU-bound ≈8 ms and an I/O-bound ≈10 ms endpoint behind 4
+         worker slots, blocking threads); knob PERFGATE_BENCH_SLOWDOWN (exact: the work units)
 
-    python3 bench/gate_quality.py --runs 20          # the issue's protocol (~50 min)
-    python3 bench/gate_quality.py --runs 3 --conditions aa,1.30
+Prints, per target and condition: runs, FAIL, WARN, INCONCLUSIVE, PASS (and other verdicts), the
+trials the current side needed (adaptive trials), and the seconds of load per check.
+
+    python3 bench/gate_quality.py --runs 20                                  # both targets
+    python3 bench/gate_quality.py --targets bench --runs 5 --conditions aa,1.10
 """
 
 import argparse
 import collections
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PERFGATE = ROOT / "target" / "release" / "perfgate"
 
+TARGETS = {
+    "demo": {
+        "profile": "perfgate.toml",
+        "thresholds": "thresholds.toml",
+        "knob": "PERFGATE_DEMO_SLOWDOWN",
+        "pid": lambda work: pgrep("perfgate-demo --addr 127.0.0.1:18480"),
+    },
+    "bench": {
+        "profile": "bench/target.toml",
+        "thresholds": None,
+        "knob": "PERFGATE_BENCH_SLOWDOWN",
+        "pid": lambda work: read_pid(work / "target.pid"),
+    },
+}
 
-def sh(cmd, env=None, **kw):
-    return subprocess.run(cmd, cwd=ROOT, env=env, **kw)
+
+def pgrep(pattern):
+    p = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    pids = [int(x) for x in p.stdout.split()]
+    return pids[0] if pids else None
+
+
+def read_pid(path):
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def trial_plan(profile):
+    """(seconds per trial, planned trials) from the profile, read the simple way."""
+    import tomllib
+    load = tomllib.loads((ROOT / profile).read_text())["load"]
+    secs = lambda s: float(s.rstrip("ms")) / (1000 if s.endswith("ms") else 1)
+    return secs(load.get("warmup", "0s")) + secs(load["duration"]), int(load.get("trials", 1))
+
+
+def pauser(target, work, proc, pause_ms, span, rng):
+    """Pauses the target once, at a random moment within the planned trials, for pause_ms."""
+    deadline = time.time() + 60
+    pid = None
+    while time.time() < deadline and proc.poll() is None:
+        pid = target["pid"](work)
+        if pid:
+            break
+        time.sleep(0.05)
+    if not pid:
+        return
+    time.sleep(1.0 + rng.uniform(0, span))
+    if proc.poll() is not None:
+        return
+    # The whole process group perfgate started the service in: a shell and the service alike.
+    try:
+        group = os.getpgid(pid)
+        os.killpg(group, signal.SIGSTOP)
+    except ProcessLookupError:
+        return
+    try:
+        time.sleep(pause_ms / 1000)
+    finally:
+        try:
+            os.killpg(group, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def check(target, name, work, env, cond_dir, pause_ms, rng):
+    args = [str(PERFGATE), "check", "-q", "-p", target["profile"],
+            "--baselines-dir", str(work / "baselines"), "--baseline", name,
+            "-o", str(cond_dir / "current.json"), "--report-dir", str(cond_dir)]
+    if target["thresholds"]:
+        args += ["-t", target["thresholds"]]
+    started = time.time()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t = None
+    if pause_ms:
+        trial_s, trials = trial_plan(target["profile"])
+        t = threading.Thread(target=pauser, args=(target, work, proc, pause_ms, trial_s * trials - 1.5, rng))
+        t.start()
+    _, stderr = proc.communicate(timeout=900)
+    if t:
+        t.join()
+    return proc.returncode, stderr, time.time() - started
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--conditions", default="aa,1.15,1.30", help="comma-separated: aa and slowdown factors")
-    ap.add_argument("--profile", default="perfgate.toml")
-    ap.add_argument("--thresholds", default="thresholds.toml")
+    ap.add_argument("--targets", default="demo,bench")
+    ap.add_argument("--conditions", default="aa,aa-pause,1.10,1.15,1.30",
+                    help="comma-separated: aa, aa-pause and slowdown factors")
+    ap.add_argument("--pause-ms", type=int, default=1000, help="how long aa-pause stops the service")
+    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    rng = random.Random(args.seed)
 
+    sh = lambda cmd, **kw: subprocess.run(cmd, cwd=ROOT, **kw)
     sh(["cargo", "build", "--release", "--workspace", "--quiet"], check=True)
     work = Path(tempfile.mkdtemp(prefix="perfgate-gate-quality-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFGATE_")}
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFGATE_", "GITHUB_"))}
+    base_env["PERFGATE_BENCH_PID_FILE"] = str(work / "target.pid")
 
-    print(f"recording the baseline ({args.profile}) ...", file=sys.stderr)
-    base = work / "base.json"
-    sh([str(PERFGATE), "run", "-q", "-p", args.profile, "-o", str(base)], env=env, check=True, stdout=subprocess.DEVNULL)
-    sh([str(PERFGATE), "baseline", "save", "aa", str(base), "--dir", str(work / "baselines")], env=env, check=True,
-       stdout=subprocess.DEVNULL)
-
-    rows = []
-    for cond in args.conditions.split(","):
-        cenv = dict(env)
-        if cond != "aa":
-            cenv["PERFGATE_DEMO_SLOWDOWN"] = cond
-        verdicts = collections.Counter()
-        failing = collections.Counter()
-        codes = collections.Counter()
-        started = time.time()
-        for i in range(args.runs):
-            rep = work / f"{cond}-{i}"
-            p = sh([str(PERFGATE), "check", "-q", "-p", args.profile, "-t", args.thresholds,
-                    "--baselines-dir", str(work / "baselines"), "--baseline", "aa",
-                    "-o", str(rep / "current.json"), "--report-dir", str(rep)],
-                   env=cenv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            codes[p.returncode] += 1
-            try:
-                c = json.loads((rep / "report.json").read_text())
-            except (OSError, ValueError):
-                verdicts["error"] += 1
-                print(f"  {cond} run {i}: exit {p.returncode}: {p.stderr.strip()[-300:]}", file=sys.stderr)
-                continue
-            verdicts[c["verdict"]] += 1
-            for r in c["rows"]:
-                if r["verdict"] == "fail":
-                    failing[f'{r["endpoint"]} {r["metric"]}'] += 1
-            print(f"  {cond} run {i + 1}/{args.runs}: {c['verdict']} (exit {p.returncode})", file=sys.stderr)
-        rows.append((cond, verdicts, failing, codes, time.time() - started))
+    table = []
+    for tname in args.targets.split(","):
+        target = TARGETS[tname]
+        print(f"[{tname}] recording the baseline ({target['profile']}) ...", file=sys.stderr)
+        base = work / f"{tname}-base.json"
+        sh([str(PERFGATE), "run", "-q", "-p", target["profile"], "-o", str(base)], env=base_env, check=True,
+           stdout=subprocess.DEVNULL)
+        sh([str(PERFGATE), "baseline", "save", tname, str(base), "--dir", str(work / "baselines")],
+           env=base_env, check=True, stdout=subprocess.DEVNULL)
+        for cond in args.conditions.split(","):
+            env = dict(base_env)
+            pause = 0
+            if cond == "aa-pause":
+                pause = args.pause_ms
+            elif cond != "aa":
+                env[target["knob"]] = cond
+            verdicts, failing, trials, secs = collections.Counter(), collections.Counter(), [], []
+            for i in range(args.runs):
+                d = work / f"{tname}-{cond}-{i}"
+                code, stderr, took = check(target, tname, work, env, d, pause, rng)
+                secs.append(took)
+                try:
+                    c = json.loads((d / "report.json").read_text())
+                except (OSError, ValueError):
+                    verdicts["error"] += 1
+                    print(f"  {tname} {cond} run {i + 1}: exit {code}: {stderr.strip()[-300:]}", file=sys.stderr)
+                    continue
+                verdicts[c["verdict"]] += 1
+                trials.append(c["current"]["trials"])
+                for r in c["rows"]:
+                    if r["verdict"] == "fail":
+                        failing[f'{r["endpoint"]} {r["metric"]}'] += 1
+                print(f"  {tname} {cond} run {i + 1}/{args.runs}: {c['verdict']} (exit {code}, "
+                      f"{c['current']['trials']} trials, {took:.0f} s)", file=sys.stderr)
+            table.append((tname, cond, verdicts, failing, trials, secs))
 
     print()
-    print(f"gate quality: {args.runs} checks per condition, profile {args.profile}, thresholds {args.thresholds}")
-    print(f"{'condition':<10} {'fail':>5} {'warn':>5} {'inconcl.':>8} {'improved':>8} {'pass':>5} {'other':>5}  exit codes      s/check")
-    for cond, v, failing, codes, secs in rows:
-        other = sum(n for k, n in v.items() if k not in ("fail", "warn", "inconclusive", "improved", "pass"))
-        name = "A/A" if cond == "aa" else f"x{cond}"
-        print(f"{name:<10} {v['fail']:>5} {v['warn']:>5} {v['inconclusive']:>8} {v['improved']:>8} {v['pass']:>5} {other:>5}  "
-              f"{dict(sorted(codes.items()))!s:<15} {secs / max(1, args.runs):.0f}")
-    for cond, v, failing, codes, secs in rows:
+    print(f"gate quality: {args.runs} checks per target and condition (aa-pause: the service stopped "
+          f"for {args.pause_ms} ms once per check)")
+    print(f"{'target':<7} {'condition':<10} {'runs':>4} {'FAIL':>5} {'WARN':>5} {'INCONCL':>7} {'PASS':>5} "
+          f"{'other':>5}  {'trials (mean/max)':>17}  {'s/check (mean/max)':>18}")
+    for tname, cond, v, failing, trials, secs in table:
+        other = sum(n for k, n in v.items() if k not in ("fail", "warn", "inconclusive", "pass"))
+        name = cond if cond.startswith("aa") else f"x{cond}"
+        tr = f"{sum(trials) / max(1, len(trials)):.1f}/{max(trials, default=0)}"
+        sc = f"{sum(secs) / max(1, len(secs)):.0f}/{max(secs, default=0):.0f}"
+        print(f"{tname:<7} {name:<10} {sum(v.values()):>4} {v['fail']:>5} {v['warn']:>5} {v['inconclusive']:>7} "
+              f"{v['pass']:>5} {other:>5}  {tr:>17}  {sc:>18}")
+    for tname, cond, v, failing, trials, secs in table:
         if failing:
-            top = ", ".join(f"{k} ({n})" for k, n in failing.most_common(6))
-            print(f"  {'A/A' if cond == 'aa' else 'x' + cond} failing checks: {top}")
-    aa = next((r for r in rows if r[0] == "aa"), None)
-    if aa:
-        print(f"false FAILs in A/A: {aa[1]['fail']} of {args.runs}")
-    for cond, v, *_ in rows:
-        if cond != "aa":
-            print(f"detected at x{cond}: {v['fail']} of {args.runs} ({100 * v['fail'] / max(1, args.runs):.0f}%)")
+            top = ", ".join(f"{k} ({n})" for k, n in failing.most_common(5))
+            print(f"  {tname} {cond} failing checks: {top}")
     print(f"(work files in {work})")
 
 

@@ -193,6 +193,10 @@ pub struct CheckArgs {
     /// Directory for report.md, report.json and junit.xml.
     #[arg(long, default_value = "results")]
     pub report_dir: PathBuf,
+    /// When a check is inconclusive after the planned trials, run more trials of the current
+    /// side, up to this many in all, and decide again (replaces load.max_trials).
+    #[arg(long, env = "PERFGATE_MAX_TRIALS")]
+    pub max_trials: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +271,7 @@ impl From<RunArgs> for RunOptions {
                 rate: a.rate,
                 duration: a.duration,
                 trials: a.trials,
+                max_trials: None,
             },
             workers: a.workers,
             quiet: a.quiet,
@@ -280,7 +285,11 @@ impl Cli {
         match self.command {
             Command::Run(a) => Cmd::Run(a.into()),
             Command::Check(a) => Cmd::Check(CheckOptions {
-                run: a.run.into(),
+                run: {
+                    let mut run: RunOptions = a.run.into();
+                    run.overrides.max_trials = a.max_trials;
+                    run
+                },
                 gate: a.gate.into(),
                 publish: a.publish.into(),
                 report_dir: a.report_dir,

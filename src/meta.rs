@@ -90,6 +90,7 @@ pub fn load_meta(p: &Profile) -> LoadMeta {
         warmup_s: l.warmup.as_secs_f64(),
         duration_s: l.duration.as_secs_f64(),
         trials: l.trials,
+        max_trials: (l.max_trials > l.trials).then_some(l.max_trials),
         seed: l.seed,
     }
 }

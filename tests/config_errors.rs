@@ -127,6 +127,21 @@ expect = { status = [200], body_contain = "x" }
     for (needle, key) in expected {
         assert_problem(&p, line_of(toml, needle), &[key, "unknown key"]);
     }
+    // Each says what its table has, and what was probably meant.
+    for (needle, meant) in [
+        ("request_timout", "did you mean `request_timeout`?"),
+        ("durations", "did you mean `duration`?"),
+        ("thinktime", "did you mean `think_time`?"),
+        ("captures", "did you mean `capture`?"),
+        ("body_contain", "did you mean `body_contains`?"),
+    ] {
+        assert_problem(&p, line_of(toml, needle), &[meant]);
+    }
+    assert_problem(
+        &p,
+        line_of(toml, "durations"),
+        &["the keys of [load] are model, users"],
+    );
 }
 
 #[test]

@@ -119,10 +119,14 @@ fn an_untrusted_certificate_is_a_connect_error_and_insecure_accepts_it() {
 
 #[test]
 fn a_missing_or_bad_ca_file_is_a_config_error() {
-    let w = Work::with_profile(&profile("https://127.0.0.1:9", "ca_file = \"nope.pem\""));
-    w.perfgate().args(["validate"]).assert().code(2).stderr(
-        predicates::str::contains("perfgate.toml:5:").and(predicates::str::contains("nope.pem")),
-    );
+    let toml = profile("https://127.0.0.1:9", "ca_file = \"nope.pem\"");
+    let w = Work::with_profile(&toml);
+    let at = format!("perfgate.toml:{}:", common::line_of(&toml, "ca_file"));
+    w.perfgate()
+        .args(["validate"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(at).and(predicates::str::contains("nope.pem")));
     w.write("bad.pem", "not a certificate");
     w.write(
         common::PROFILE,

@@ -9,7 +9,7 @@ use super::gate::{self, GateOptions, PublishOptions};
 use super::progress::Progress;
 use super::run::{self, RunOptions};
 use crate::commands::failure::{Failure, Outcome};
-use crate::compare;
+use crate::compare::{self, Look, Verdict};
 use crate::report::{self, Format};
 
 #[derive(Debug, Clone)]
@@ -47,15 +47,56 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
     planned.meta.load = crate::meta::load_meta(&profile);
     gate::comparable(&base, &planned, opts.gate.allow_mismatch)?;
 
+    let plan = Plan::new(profile.load.trials, profile.load.max_trials);
+    let mut look = 0;
+    let mut last = None;
+    // After each batch: decide, and while something is inconclusive (and nothing failed), ask
+    // for the next batch of current trials.
+    let mut more = |r: &crate::result::RunResult| -> u32 {
+        look += 1;
+        let c = compare::compare_at(
+            &base,
+            r,
+            &th,
+            &label,
+            "current",
+            Look::nth(&th, look, plan.looks),
+        );
+        let undecided = c.count(Verdict::Inconclusive) > 0 && c.count(Verdict::Fail) == 0;
+        last = Some(c);
+        if undecided {
+            plan.next(r.trials.len() as u32)
+        } else {
+            0
+        }
+    };
     let mut progress = Progress::auto(opts.run.quiet);
-    let ran = run::execute(profile, opts.run.workers(), &mut progress).await?;
+    let ran = run::execute(
+        profile.clone(),
+        opts.run.workers(),
+        &mut progress,
+        &mut more,
+    )
+    .await?;
     drop(progress);
     run::save(&opts.run.output, &ran.result)?;
     if let Some(reason) = ran.stopped {
         print!("{}", report::summary::render(&ran.result)?);
         return Err(Failure::NotCompared(reason));
     }
-    let c = compare::compare(&base, &ran.result, &th, &label, "current");
+    let added = ran.result.trials.len() as u32 - profile.load.trials;
+    if added > 0 {
+        eprintln!(
+            "{} inconclusive after {} trials: {added} more run ({} in all)",
+            profile.name,
+            profile.load.trials,
+            ran.result.trials.len()
+        );
+    }
+    let c = match last {
+        Some(c) => c,
+        None => compare::compare(&base, &ran.result, &th, &label, "current"),
+    };
     let dir = &opts.report_dir;
     for (name, format) in REPORTS {
         gate::write_report(&dir.join(name), &report::render(&c, format, false)?)?;
@@ -70,4 +111,53 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
         REPORTS.map(|(n, _)| n).join(", ")
     );
     gate::publish_and_judge(&c, &opts.publish).await
+}
+
+/// The trials a check may add: after the planned ones, at most two more looks at the evidence,
+/// splitting the extra trials between them.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    planned: u32,
+    max: u32,
+    batch: u32,
+    looks: u32,
+}
+
+impl Plan {
+    fn new(planned: u32, max: u32) -> Plan {
+        let extra = max.saturating_sub(planned);
+        let batch = extra.div_ceil(2).max(1);
+        let looks = 1 + extra.div_ceil(batch);
+        Plan {
+            planned,
+            max: max.max(planned),
+            batch,
+            looks: if extra == 0 { 1 } else { looks },
+        }
+    }
+
+    /// How many trials to add after `done`: a batch, or what is left of the budget.
+    fn next(&self, done: u32) -> u32 {
+        self.batch
+            .min(self.max.saturating_sub(done.max(self.planned)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+
+    #[test]
+    fn extra_trials_come_in_at_most_two_batches() {
+        let p = Plan::new(5, 12);
+        assert_eq!((p.batch, p.looks), (4, 3));
+        assert_eq!((p.next(5), p.next(9), p.next(12)), (4, 3, 0));
+        let none = Plan::new(5, 5);
+        assert_eq!((none.looks, none.next(5)), (1, 0));
+        let one = Plan::new(5, 6);
+        assert_eq!(
+            (one.batch, one.looks, one.next(5), one.next(6)),
+            (1, 2, 1, 0)
+        );
+    }
 }

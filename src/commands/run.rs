@@ -36,7 +36,7 @@ impl RunOptions {
 pub async fn run(opts: RunOptions) -> Result<Outcome, Failure> {
     let profile = Arc::new(crate::config::load(&opts.profile, &opts.overrides)?);
     let mut progress = Progress::auto(opts.quiet);
-    let ran = execute(profile, opts.workers(), &mut progress).await?;
+    let ran = execute(profile, opts.workers(), &mut progress, &mut |_| 0).await?;
     drop(progress);
     save(&opts.output, &ran.result)?;
     print!("{}", crate::report::summary::render(&ran.result)?);
@@ -95,19 +95,21 @@ fn watch_signals(
     });
 }
 
-/// Runs the profile against its target and returns the result, complete or not. A second
-/// signal ends it at once with `Failure::Killed`.
+/// Runs the profile against its target and returns the result, complete or not: the planned
+/// trials, then more while `more` asks for them. A second signal ends it at once with
+/// `Failure::Killed`.
 pub async fn execute(
     profile: Arc<Profile>,
     workers: usize,
     observer: &mut dyn Observer,
+    more: More<'_>,
 ) -> Result<Ran, Failure> {
     crate::limits::check_open_files(&profile).map_err(RunError::TooManyConnections)?;
     let stop = Arc::new(watch::channel(None).0);
     let (killed_tx, mut killed) = watch::channel(None);
     watch_signals(stop.clone(), killed_tx);
     tokio::select! {
-        r = execute_until_stopped(profile, workers, stop, observer) => r,
+        r = execute_until_stopped(profile, workers, stop, observer, more) => r,
         sig = killed.wait_for(Option::is_some) => {
             let sig = sig.ok().and_then(|s| *s).unwrap_or("a signal");
             Err(Failure::Killed(sig))
@@ -159,11 +161,15 @@ async fn start_target(
     Ok(target)
 }
 
+/// Decides, from the result so far, how many more trials to run (0: none).
+pub type More<'a> = &'a mut dyn FnMut(&RunResult) -> u32;
+
 async fn execute_until_stopped(
     profile: Arc<Profile>,
     workers: usize,
     stop: Arc<watch::Sender<Option<StopReason>>>,
     observer: &mut dyn Observer,
+    more: More<'_>,
 ) -> Result<Ran, Failure> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     for n in &profile.notes {
@@ -177,40 +183,11 @@ async fn execute_until_stopped(
         .to_path_buf();
     let mut stop_rx = stop.subscribe();
     let mut target = start_target(&profile, &dir, &mut stop_rx).await?;
-    let output = {
-        let run = engine::run(profile.clone(), workers, stop_rx.clone(), observer);
-        tokio::pin!(run);
-        let exited = async {
-            match target.as_mut() {
-                Some(tp) => tp.wait().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            out = &mut run => out,
-            status = exited => {
-                let how = target::exit_status_text(status);
-                stop.send_replace(Some(StopReason::TargetExited(how)));
-                // The engine stops its workers and returns what it measured so far.
-                (&mut run).await
-            }
-        }
-    };
     let t = &profile.target;
-    if let Some(tp) = target.take() {
-        let tail = tp.tail();
-        let died = matches!(stop_rx.borrow().as_ref(), Some(StopReason::TargetExited(_)));
-        tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
-            .await;
-        if died && !tail.is_empty() {
-            eprintln!("last output of the target:\n  {}", tail.join("\n  "));
-        }
-    }
-    let output = output.map_err(RunError::from)?;
-    let result = RunResult {
+    let mut result = RunResult {
         format: FORMAT.to_string(),
-        complete: output.stopped.is_none(),
-        incomplete_reason: output.stopped.as_ref().map(|r| r.to_string()),
+        complete: false,
+        incomplete_reason: None,
         meta: Meta {
             perfgate_version: env!("CARGO_PKG_VERSION").to_string(),
             profile: ProfileMeta {
@@ -224,11 +201,63 @@ async fn execute_until_stopped(
             load: crate::meta::load_meta(&profile),
             base_url: t.base_url.to_string(),
         },
-        trials: output.trials,
-        client: crate::meta::client_stats(),
+        trials: Vec::new(),
+        client: None,
     };
-    Ok(Ran {
-        result,
-        stopped: output.stopped,
-    })
+    // The planned trials, then as many more as `more` asks for, against the same target.
+    let mut batch = 0..profile.load.trials;
+    let outcome = loop {
+        let output = {
+            let run = engine::run(
+                profile.clone(),
+                batch.clone(),
+                workers,
+                stop_rx.clone(),
+                observer,
+            );
+            tokio::pin!(run);
+            let exited = async {
+                match target.as_mut() {
+                    Some(tp) => tp.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                out = &mut run => out,
+                status = exited => {
+                    let how = target::exit_status_text(status);
+                    stop.send_replace(Some(StopReason::TargetExited(how)));
+                    // The engine stops its workers and returns what it measured so far.
+                    (&mut run).await
+                }
+            }
+        };
+        let output = match output {
+            Ok(o) => o,
+            Err(e) => break Err(e),
+        };
+        result.trials.extend(output.trials);
+        result.complete = output.stopped.is_none();
+        if output.stopped.is_some() {
+            break Ok(output.stopped);
+        }
+        let next = more(&result);
+        if next == 0 {
+            break Ok(None);
+        }
+        batch = batch.end..batch.end.saturating_add(next);
+    };
+    if let Some(tp) = target.take() {
+        let tail = tp.tail();
+        let died = matches!(stop_rx.borrow().as_ref(), Some(StopReason::TargetExited(_)));
+        tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
+            .await;
+        if died && !tail.is_empty() {
+            eprintln!("last output of the target:\n  {}", tail.join("\n  "));
+        }
+    }
+    let stopped = outcome.map_err(RunError::from)?;
+    result.incomplete_reason = stopped.as_ref().map(|r| r.to_string());
+    result.client = crate::meta::client_stats();
+    Ok(Ran { result, stopped })
 }

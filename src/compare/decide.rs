@@ -1,13 +1,48 @@
-//! The rules applied to one row whose values and p-values are known: absolute limits first,
-//! then the relative change against `max_regression`, `warn` and `min_delta`, with significance
-//! deciding between FAIL and INCONCLUSIVE.
+//! The rules applied to one row whose values and test are known: absolute limits first, then the
+//! relative change.
+//!
+//! A worsening FAILS when it is significant (its Holm-adjusted one-sided p-value below the
+//! look's α), at least `min_delta` in absolute terms, and at least the row's fail threshold:
+//! `max_regression` less the noise a change of exactly `max_regression` would show in 20% of
+//! runs (the 80% power quantile times the standard error), never below `warn`. So a regression
+//! of `max_regression` fails in at least 80% of runs whenever the check can see it at all (its
+//! detectable change is at most `max_regression`), and a change within `warn` never fails.
+//! A worsening that reaches the threshold but is not significant is INCONCLUSIVE (more trials
+//! can decide it).
 
 use super::rules::{Metric, Policy};
+use super::stats::{quantile, RatioTest};
 use super::{Row, Verdict};
 use crate::units;
 
+/// The power the fail threshold and the detectable change are stated for.
+pub const POWER: f64 = 0.8;
+
+/// The relative worsening at which `test`'s row fails: `max_regression` less the 80% power
+/// quantile of its noise, at least `warn`. `worse_is_lower` for throughput.
+pub fn fail_threshold(policy: &Policy, test: Option<&RatioTest>, worse_is_lower: bool) -> f64 {
+    let Some((se, df)) = test.and_then(|t| Some((t.se?, t.df))) else {
+        return policy.max_regression;
+    };
+    let slack = quantile(df, POWER) * se;
+    let at = if worse_is_lower {
+        1.0 - ((1.0 - policy.max_regression).max(1e-9).ln() + slack).exp()
+    } else {
+        ((1.0 + policy.max_regression).ln() - slack).exp() - 1.0
+    };
+    at.max(policy.warn)
+}
+
+/// What the test of a row found: its estimate's spread, and the Holm decisions of its one-sided
+/// tests.
+pub(super) struct Evidence<'a> {
+    pub test: Option<&'a RatioTest>,
+    pub significant_worse: bool,
+    pub significant_better: bool,
+}
+
 /// Applies the rules to a row whose values and p-values are known.
-pub(super) fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<f64>) {
+pub(super) fn decide(row: &mut Row, policy: &Policy, ev: &Evidence<'_>) {
     let m = row.metric;
     let mut verdict = row.verdict;
     let mut reasons: Vec<String> = Vec::new();
@@ -42,60 +77,88 @@ pub(super) fn decide(row: &mut Row, policy: &Policy, alpha: f64, rank_p: Option<
             }
         }
     }
-    if let (Some(bv), Some(cv), Some(change)) = (row.baseline, row.current, row.change) {
-        let worse = if m.higher_is_worse() {
-            change > 0.0
-        } else {
-            change < 0.0
-        };
-        let magnitude = change.abs();
-        let delta = (cv - bv).abs() / scale;
-        let big_enough = delta >= policy.min_delta;
-        let significant = row.p_adjusted.is_some_and(|p| p < alpha)
-            && rank_p.is_none_or(|p| p <= alpha.max(0.05));
-        let p_text = match row.p_adjusted {
-            None => "no test possible".to_string(),
-            Some(p) if p < 0.001 => "p<0.001 after correction".to_string(),
-            Some(p) => format!("p={p:.3} after correction"),
-        };
-        let how_much = if m == Metric::ErrorRate {
-            format!("{} → {} ({:+.2} pp)", m.show(bv), m.show(cv), cv - bv)
-        } else {
-            units::percent(magnitude)
-        };
-        let regression = if worse && magnitude > policy.max_regression && big_enough {
-            if significant {
-                reasons.push(format!(
-                    "worse by {how_much} (more than the {} allowed), {p_text}",
-                    units::percent(policy.max_regression)
-                ));
-                Verdict::Fail
-            } else {
-                reasons.push(format!(
-                    "worse by {how_much} but not significant ({p_text}); add trials to decide"
-                ));
-                Verdict::Inconclusive
-            }
-        } else if worse && magnitude > policy.warn && big_enough && significant {
-            reasons.push(format!(
-                "worse by {how_much} (more than the {} warning level), {p_text}",
-                units::percent(policy.warn)
-            ));
-            Verdict::Warn
-        } else if !worse && magnitude > policy.warn && big_enough && significant {
-            reasons.push(format!("better by {how_much}"));
-            Verdict::Improved
-        } else {
-            Verdict::Pass
-        };
-        verdict = verdict.max(regression);
-        if reasons.is_empty() && worse && !big_enough && magnitude > policy.warn {
-            reasons.push(format!(
-                "change below the minimum that counts ({})",
-                m.show(policy.min_delta * scale)
-            ));
-        }
+    if let Some((v, reason)) = relative_verdict(row, policy, ev) {
+        reasons.extend(reason);
+        verdict = verdict.max(v);
     }
     row.verdict = verdict;
     row.reason = reasons.join("; ");
+}
+
+/// The verdict of the relative change, and why (None without both values).
+fn relative_verdict(
+    row: &Row,
+    policy: &Policy,
+    ev: &Evidence<'_>,
+) -> Option<(Verdict, Option<String>)> {
+    let (bv, cv, change) = (row.baseline?, row.current?, row.change?);
+    let m = row.metric;
+    let scale = if m == Metric::ErrorRate { 100.0 } else { 1.0 };
+    let worse = if m.higher_is_worse() {
+        change > 0.0
+    } else {
+        change < 0.0
+    };
+    let magnitude = change.abs();
+    let big_enough = (cv - bv).abs() / scale >= policy.min_delta;
+    let threshold = fail_threshold(policy, ev.test, !m.higher_is_worse());
+    let p_text = match row.p_adjusted {
+        None => "no test possible".to_string(),
+        Some(p) if p < 0.001 => "p<0.001 after correction".to_string(),
+        Some(p) => format!("p={p:.3} after correction"),
+    };
+    let how_much = if m == Metric::ErrorRate {
+        format!("{} → {} ({:+.2} pp)", m.show(bv), m.show(cv), cv - bv)
+    } else {
+        units::percent(magnitude)
+    };
+    if worse && magnitude >= threshold && big_enough {
+        return Some(if ev.significant_worse {
+            let limit = if threshold < policy.max_regression {
+                format!(
+                    "fail threshold {}: {} allowed, less its noise",
+                    units::percent(threshold),
+                    units::percent(policy.max_regression)
+                )
+            } else {
+                format!(
+                    "more than the {} allowed",
+                    units::percent(policy.max_regression)
+                )
+            };
+            (
+                Verdict::Fail,
+                Some(format!("worse by {how_much} ({limit}), {p_text}")),
+            )
+        } else {
+            (
+                Verdict::Inconclusive,
+                Some(format!(
+                    "worse by {how_much} but not significant ({p_text}); more trials would decide"
+                )),
+            )
+        });
+    }
+    if worse && magnitude > policy.warn && big_enough && ev.significant_worse {
+        return Some((
+            Verdict::Warn,
+            Some(format!(
+                "worse by {how_much} (more than the {} warning level), {p_text}",
+                units::percent(policy.warn)
+            )),
+        ));
+    }
+    if !worse && magnitude > policy.warn && big_enough && ev.significant_better {
+        return Some((Verdict::Improved, Some(format!("better by {how_much}"))));
+    }
+    if worse && !big_enough && magnitude > policy.warn {
+        return Some((
+            Verdict::Pass,
+            Some(format!(
+                "change below the minimum that counts ({})",
+                m.show(policy.min_delta * scale)
+            )),
+        ));
+    }
+    Some((Verdict::Pass, None))
 }

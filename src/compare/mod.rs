@@ -3,11 +3,19 @@
 //!
 //! `compare` produces a `Comparison` (`model`) — one row per endpoint × metric — which every
 //! report format renders. The pieces: `comparability` (do the results measure the same thing),
-//! `sides` (one side's data per endpoint), `stats` (the tests), `windows` (the window
-//! bootstrap), `decide` (the rules applied to a row), `rules` (thresholds.toml).
+//! `disturbed` (a trial a hiccup spoilt, left out), `sides` (one side's data per endpoint),
+//! `stats` (the tests), `windows` (the window bootstrap), `decide` (the rules applied to a row),
+//! `rules` (thresholds.toml).
+//!
+//! Every check is a one-sided test of a worsening; Holm's correction over all of them keeps the
+//! chance of any false FAIL in a comparison at its α (1 − `confidence`, or the share of it a
+//! look at the evidence may spend, see `Look`). The interval shown beside each verdict is at the
+//! level that verdict used, so that its worse end excludes "no change" exactly when the
+//! worsening is significant.
 
 pub mod comparability;
 mod decide;
+pub mod disturbed;
 pub mod model;
 pub mod rules;
 mod sides;
@@ -15,31 +23,77 @@ pub mod stats;
 mod windows;
 
 pub use comparability::{comparability, Comparability};
+pub use decide::{fail_threshold, POWER};
 pub use model::*;
 
 use crate::result::RunResult;
 use crate::units;
-use decide::decide;
+use decide::{decide, Evidence};
 use rules::{Metric, Policy, Thresholds};
-use sides::{latency_ms, side, value};
+use sides::{latency_ms, side, value, Side};
 use stats::RatioTest;
 use windows::window_bootstrap;
 
 /// Trials per side from which the comparison is trial-level.
 pub const MIN_TRIALS: usize = 5;
 
+/// Which look at the evidence a comparison is, and the false-alarm rate it may spend. A check
+/// that may add trials looks more than once; each look spends a share of the rules' α, so that
+/// together they never exceed it (Bonferroni over the looks: valid whatever their correlation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    pub alpha: f64,
+    /// 1-based.
+    pub index: u32,
+    pub of: u32,
+}
+
+impl Look {
+    /// The one look of a comparison that adds no trials: all of α.
+    pub fn only(th: &Thresholds) -> Look {
+        Look {
+            alpha: 1.0 - th.confidence,
+            index: 1,
+            of: 1,
+        }
+    }
+
+    /// Look `index` of `of`: half of α for the planned trials, the other half shared equally
+    /// by the looks after added trials.
+    pub fn nth(th: &Thresholds, index: u32, of: u32) -> Look {
+        let alpha = 1.0 - th.confidence;
+        let share = match (of, index) {
+            (0 | 1, _) => alpha,
+            (_, 0 | 1) => alpha / 2.0,
+            (of, _) => alpha / 2.0 / f64::from(of - 1),
+        };
+        Look {
+            alpha: share,
+            index,
+            of: of.max(1),
+        }
+    }
+}
+
 /// A row before Holm's correction and the rules: its test made, its verdict not yet decided.
 struct Pending {
     row: Row,
     policy: Option<Policy>,
-    /// Mann–Whitney p for trial-level latency/throughput (outlier guard).
-    rank_p: Option<f64>,
+    test: Option<RatioTest>,
+    /// One-sided p-values of a worsening and of an improvement.
+    p_worse: Option<f64>,
+    p_better: Option<f64>,
+    /// For error rates: the baseline rate and both sides' requests, for the detectable rise.
+    rates: Option<(f64, u64, u64)>,
 }
 
-/// How the two sides are compared: trial by trial, or by 1-second windows.
+/// How the two sides are compared: trial by trial (leaving out a disturbed trial), or by
+/// 1-second windows.
 struct Method<'a> {
     trial_level: bool,
     th: &'a Thresholds,
+    skip_base: Option<usize>,
+    skip_cur: Option<usize>,
 }
 
 pub fn compare(
@@ -49,6 +103,18 @@ pub fn compare(
     base_label: &str,
     cur_label: &str,
 ) -> Comparison {
+    compare_at(base, cur, th, base_label, cur_label, Look::only(th))
+}
+
+/// `compare`, spending the false-alarm rate of `look`.
+pub fn compare_at(
+    base: &RunResult,
+    cur: &RunResult,
+    th: &Thresholds,
+    base_label: &str,
+    cur_label: &str,
+    look: Look,
+) -> Comparison {
     let comp = comparability(base, cur);
     let mut names = base.endpoint_names();
     for n in cur.endpoint_names() {
@@ -56,38 +122,55 @@ pub fn compare(
             names.push(n);
         }
     }
+    let trial_level = base.trials.len() >= MIN_TRIALS && cur.trials.len() >= MIN_TRIALS;
+    let left_out = |r: &RunResult| trial_level.then(|| disturbed::disturbed_trial(r)).flatten();
+    let (base_d, cur_d) = (left_out(base), left_out(cur));
     let method = Method {
-        trial_level: base.trials.len() >= MIN_TRIALS && cur.trials.len() >= MIN_TRIALS,
+        trial_level,
         th,
+        skip_base: base_d.as_ref().map(|d| d.position),
+        skip_cur: cur_d.as_ref().map(|d| d.position),
     };
     let mut pending: Vec<Pending> = names
         .iter()
         .flat_map(|name| endpoint_rows(name, base, cur, &method))
         .collect();
-    holm_adjust(&mut pending);
-    let alpha = 1.0 - th.confidence;
-    let rows: Vec<Row> = pending
-        .into_iter()
-        .map(|p| {
-            let mut row = p.row;
-            if let Some(policy) = &p.policy {
-                decide(&mut row, policy, alpha, p.rank_p);
-            }
-            row
-        })
-        .collect();
+    let rows = judge(&mut pending, look.alpha);
     let verdict = rows
         .iter()
         .map(|r| r.verdict)
         .max()
         .unwrap_or(Verdict::Pass);
-    let low_confidence = (!method.trial_level).then(|| {
+    let low_confidence = (!trial_level).then(|| {
         format!(
             "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. Set load.trials = {MIN_TRIALS} (or more) and record the baseline again for trial-level statistics.",
             units::plural(base.trials.len(), "trial", "trials"),
             cur.trials.len()
         )
     });
+    let mut warnings = comp.warnings;
+    let disturbed: Vec<DisturbedTrial> = [("baseline", base_d), ("current", cur_d)]
+        .into_iter()
+        .filter_map(|(side, d)| {
+            let d = d?;
+            warnings.push(format!(
+                "trial {} of {side} looks disturbed: {} of {} {} against {} for the others; it is left out of the trial-level tests",
+                d.position + 1,
+                d.metric,
+                d.endpoint,
+                units::latency(d.value_ms),
+                units::latency(d.others_ms)
+            ));
+            Some(DisturbedTrial {
+                side: side.to_string(),
+                trial: d.position + 1,
+                endpoint: d.endpoint,
+                metric: d.metric.to_string(),
+                value_ms: d.value_ms,
+                others_ms: d.others_ms,
+            })
+        })
+        .collect();
     let info = |r: &RunResult, label: &str| SideInfo {
         label: label.to_string(),
         started_at: r.meta.started_at.clone(),
@@ -102,16 +185,15 @@ pub fn compare(
         baseline: info(base, base_label),
         current: info(cur, cur_label),
         method: MethodInfo {
-            kind: if method.trial_level {
-                "trials"
-            } else {
-                "windows"
-            }
-            .to_string(),
+            kind: if trial_level { "trials" } else { "windows" }.to_string(),
             confidence: th.confidence,
+            alpha: look.alpha,
+            look: look.index,
+            looks: look.of,
             low_confidence,
         },
-        warnings: comp.warnings,
+        warnings,
+        disturbed,
         rows,
     }
 }
@@ -133,8 +215,11 @@ fn new_row(
         current,
         change: None,
         interval: None,
+        interval_level: None,
         p_value: None,
         p_adjusted: None,
+        allowed: None,
+        detectable: None,
         verdict,
         reason: reason.to_string(),
     }
@@ -142,20 +227,31 @@ fn new_row(
 
 /// The rows of one endpoint, one per metric gated for it.
 fn endpoint_rows(name: &str, base: &RunResult, cur: &RunResult, method: &Method) -> Vec<Pending> {
-    let (b, c) = (side(base, name), side(cur, name));
+    let (b, c) = (
+        side(base, name, method.skip_base),
+        side(cur, name, method.skip_cur),
+    );
     let th = method.th;
     let metrics = th.metrics_for(name);
     // Window mode: one bootstrap per endpoint gives every latency metric at once.
     let boot = match (&b, &c, method.trial_level) {
-        (Some(b), Some(c), false) => Some(window_bootstrap(b, c, &metrics, name, th.confidence)),
+        (Some(b), Some(c), false) => Some(window_bootstrap(b, c, &metrics, name)),
         _ => None,
     };
     let mut out = Vec::new();
     for m in metrics {
         let policy = th.policy(name, m);
+        let untested = |row: Row, policy: Option<Policy>| Pending {
+            row,
+            policy,
+            test: None,
+            p_worse: None,
+            p_better: None,
+            rates: None,
+        };
         match (&b, &c) {
-            (Some(b), None) => out.push(Pending {
-                row: new_row(
+            (Some(b), None) => out.push(untested(
+                new_row(
                     name,
                     m,
                     value(b, m),
@@ -163,11 +259,10 @@ fn endpoint_rows(name: &str, base: &RunResult, cur: &RunResult, method: &Method)
                     Verdict::Missing,
                     "in the baseline, but no request completed in the current run",
                 ),
-                policy: None,
-                rank_p: None,
-            }),
-            (None, Some(c)) => out.push(Pending {
-                row: new_row(
+                None,
+            )),
+            (None, Some(c)) => out.push(untested(
+                new_row(
                     name,
                     m,
                     None,
@@ -175,61 +270,84 @@ fn endpoint_rows(name: &str, base: &RunResult, cur: &RunResult, method: &Method)
                     Verdict::New,
                     "not in the baseline",
                 ),
-                policy: Some(policy),
-                rank_p: None,
-            }),
+                Some(policy),
+            )),
             (None, None) => {}
             (Some(b), Some(c)) => {
-                let mut row = new_row(name, m, value(b, m), value(c, m), Verdict::Pass, "");
-                if m.is_latency() && row.baseline.is_some() && row.current.is_none() {
-                    row.verdict = Verdict::Missing;
-                    row.reason = "no request succeeded in the current run, so there is no latency to compare".into();
-                }
-                let (test, rank_p) = match m {
-                    Metric::ErrorRate => (
-                        stats::two_proportions(b.errors, b.requests, c.errors, c.requests)
-                            .map(RatioTest::p_only),
-                        None,
-                    ),
-                    _ if method.trial_level => trial_test(&mut row, b, c, th.confidence),
-                    _ => (
-                        boot.as_ref().and_then(|bt| bt.get(&m).copied().flatten()),
-                        None,
-                    ),
-                };
-                if let (Some(bv), Some(cv)) = (row.baseline, row.current) {
-                    row.change = (bv > 0.0)
-                        .then(|| cv / bv - 1.0)
-                        .or((cv > 0.0).then_some(f64::INFINITY));
-                }
-                if let Some(t) = test {
-                    row.p_value = Some(t.p);
-                    if t.low.is_finite() && t.high.is_finite() {
-                        row.interval = Some([t.low - 1.0, t.high - 1.0]);
-                    }
-                }
-                out.push(Pending {
-                    row,
-                    policy: Some(policy),
-                    rank_p,
-                });
+                out.push(tested_row(name, m, b, c, method, boot.as_ref(), policy))
             }
         }
     }
     out
 }
 
-/// The trial-level test of a latency or throughput row, and the rank test's p. The values shown
-/// become what the test compares: the geometric means of the per-trial values, so that the
-/// change is their ratio.
-fn trial_test(
-    row: &mut Row,
-    b: &sides::Side,
-    c: &sides::Side,
-    confidence: f64,
-) -> (Option<RatioTest>, Option<f64>) {
+/// A row both sides have: its values and its test.
+fn tested_row(
+    name: &str,
+    m: Metric,
+    b: &Side,
+    c: &Side,
+    method: &Method,
+    boot: Option<&std::collections::BTreeMap<Metric, Option<RatioTest>>>,
+    policy: Policy,
+) -> Pending {
+    let mut row = new_row(name, m, value(b, m), value(c, m), Verdict::Pass, "");
+    if m.is_latency() && row.baseline.is_some() && row.current.is_none() {
+        row.verdict = Verdict::Missing;
+        row.reason =
+            "no request succeeded in the current run, so there is no latency to compare".into();
+    }
+    let mut rates = None;
+    let test = match m {
+        Metric::ErrorRate => {
+            rates = Some((b.errors as f64 / b.requests as f64, b.requests, c.requests));
+            stats::two_proportions(b.errors, b.requests, c.errors, c.requests)
+                .map(RatioTest::p_only)
+        }
+        _ if method.trial_level => trial_test(&mut row, b, c),
+        _ => boot.and_then(|bt| bt.get(&m).copied().flatten()),
+    };
+    if let (Some(bv), Some(cv)) = (row.baseline, row.current) {
+        row.change = (bv > 0.0)
+            .then(|| cv / bv - 1.0)
+            .or((cv > 0.0).then_some(f64::INFINITY));
+    }
+    // The direction of the change: from the test's estimate, or (error rates) the values.
+    let up = match (&test, row.baseline, row.current) {
+        (Some(t), _, _) if t.se.is_some() => t.log_ratio > 0.0,
+        (_, Some(bv), Some(cv)) => cv > bv,
+        _ => false,
+    };
+    let worse_is_up = m.higher_is_worse();
+    let (p_worse, p_better) = match &test {
+        Some(t) => {
+            let towards = t.p / 2.0;
+            let away = 1.0 - t.p / 2.0;
+            if up == worse_is_up {
+                (Some(towards), Some(away))
+            } else {
+                (Some(away), Some(towards))
+            }
+        }
+        None => (None, None),
+    };
+    row.p_value = p_worse;
+    row.allowed = Some(policy.max_regression);
+    Pending {
+        row,
+        policy: Some(policy),
+        test,
+        p_worse,
+        p_better,
+        rates,
+    }
+}
+
+/// The trial-level test of a latency or throughput row. The values shown become what the test
+/// compares: the geometric means of the per-trial values, so that the change is their ratio.
+fn trial_test(row: &mut Row, b: &Side, c: &Side) -> Option<RatioTest> {
     let m = row.metric;
-    let per_trial = |s: &sides::Side| -> Vec<f64> {
+    let per_trial = |s: &Side| -> Vec<f64> {
         if m == Metric::Throughput {
             s.trial_rps.clone()
         } else {
@@ -244,22 +362,114 @@ fn trial_test(
         row.baseline = Some(gx);
         row.current = Some(gy);
     }
-    (
-        stats::welch_log_ratio(&xs, &ys, confidence),
-        stats::mann_whitney(&xs, &ys),
-    )
+    stats::welch_log_ratio(&xs, &ys)
 }
 
-/// Holm's correction over every test that was made.
-fn holm_adjust(pending: &mut [Pending]) {
-    let idx: Vec<usize> = (0..pending.len())
-        .filter(|&i| pending[i].row.p_value.is_some())
-        .collect();
-    let ps: Vec<f64> = idx
+/// Holm's correction of both one-sided families, the interval each verdict uses, what each
+/// check could detect, and the verdicts.
+fn judge(pending: &mut [Pending], alpha: f64) -> Vec<Row> {
+    let worse: Vec<Option<f64>> = pending.iter().map(|p| p.p_worse).collect();
+    let better: Vec<Option<f64>> = pending.iter().map(|p| p.p_better).collect();
+    let (adj_worse, levels) = holm_with_levels(&worse, alpha);
+    let (adj_better, _) = holm_with_levels(&better, alpha);
+    let m = worse.iter().flatten().count().max(1) as f64;
+    pending
+        .iter_mut()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut row = p.row.clone();
+            row.p_adjusted = adj_worse[i];
+            if let (Some(t), Some(level)) = (&p.test, levels[i]) {
+                // One-sided at `level` on the worse side: a two-sided interval at twice it.
+                if let Some([lo, hi]) = t.interval(2.0 * level) {
+                    row.interval = Some([lo - 1.0, hi - 1.0]);
+                    row.interval_level = Some(1.0 - 2.0 * level);
+                }
+            }
+            // What the check could see, at the most demanding level of the family.
+            row.detectable = match (&p.test, p.rates) {
+                (_, Some((rate, n1, n2))) => {
+                    stats::detectable_rise(rate, n1, n2, 2.0 * alpha / m, POWER)
+                }
+                (Some(t), None) => t.detectable(2.0 * alpha / m, POWER),
+                (None, None) => None,
+            };
+            if let Some(policy) = &p.policy {
+                let ev = Evidence {
+                    test: p.test.as_ref().filter(|t| t.se.is_some()),
+                    significant_worse: adj_worse[i].is_some_and(|q| q < alpha),
+                    significant_better: adj_better[i].is_some_and(|q| q < alpha),
+                };
+                decide(&mut row, policy, &ev);
+            }
+            row
+        })
+        .collect()
+}
+
+/// Holm-adjusted p-values (None where there was no test), and for each test the one-sided
+/// level its interval is shown at: for a rejected hypothesis of rank k (1-based, by p), the level
+/// it was rejected at, α/(m−k+1); for the others, the level of the first one not rejected. So an
+/// interval excludes "no change" on the worse side exactly when its hypothesis is rejected.
+fn holm_with_levels(ps: &[Option<f64>], alpha: f64) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+    let idx: Vec<usize> = (0..ps.len()).filter(|&i| ps[i].is_some()).collect();
+    let values: Vec<f64> = idx.iter().map(|&i| ps[i].unwrap_or(1.0)).collect();
+    let adjusted = stats::holm(&values);
+    let m = values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let first_kept = order
         .iter()
-        .map(|&i| pending[i].row.p_value.unwrap_or(1.0))
-        .collect();
-    for (k, adj) in stats::holm(&ps).into_iter().enumerate() {
-        pending[idx[k]].row.p_adjusted = Some(adj);
+        .position(|&k| adjusted[k] >= alpha)
+        .unwrap_or(m);
+    let level_at = |rank: usize| alpha / (m - rank.min(m.saturating_sub(1))) as f64;
+    let mut adj = vec![None; ps.len()];
+    let mut levels = vec![None; ps.len()];
+    for (rank, &k) in order.iter().enumerate() {
+        adj[idx[k]] = Some(adjusted[k]);
+        levels[idx[k]] = Some(if rank < first_kept {
+            level_at(rank)
+        } else {
+            level_at(first_kept)
+        });
+    }
+    (adj, levels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_levels_agree_with_holm() {
+        let alpha = 0.01;
+        // Ranks by p: 0.0001 (rejected at 0.01/4), 0.002 (at 0.01/3), 0.006 (> 0.01/2: kept),
+        // 0.5 (kept). The kept ones are shown at the first kept level, 0.01/2.
+        let ps = [Some(0.006), Some(0.0001), None, Some(0.5), Some(0.002)];
+        let (adj, levels) = holm_with_levels(&ps, alpha);
+        assert_eq!(adj[2], None);
+        assert!(adj[1].unwrap() < alpha && adj[4].unwrap() < alpha);
+        assert!(adj[0].unwrap() >= alpha && adj[3].unwrap() >= alpha);
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-12;
+        assert!(close(levels[1], 0.01 / 4.0));
+        assert!(close(levels[4], 0.01 / 3.0));
+        assert!(close(levels[0], 0.01 / 2.0) && close(levels[3], 0.01 / 2.0));
+        // A p-value is below its level exactly when it is rejected.
+        for i in [0, 1, 3, 4] {
+            assert_eq!(
+                ps[i].unwrap() < levels[i].unwrap(),
+                adj[i].unwrap() < alpha,
+                "{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn looks_share_alpha_and_never_exceed_it() {
+        let th = Thresholds::default();
+        assert_eq!(Look::nth(&th, 1, 1).alpha, 1.0 - th.confidence);
+        let total: f64 = (1..=4).map(|k| Look::nth(&th, k, 4).alpha).sum();
+        assert!((total - (1.0 - th.confidence)).abs() < 1e-12, "{total}");
+        assert_eq!(Look::nth(&th, 1, 4).alpha, (1.0 - th.confidence) / 2.0);
     }
 }

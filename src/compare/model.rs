@@ -50,10 +50,42 @@ pub struct SideInfo {
 pub struct MethodInfo {
     /// "trials" (trial-level tests) or "windows" (block bootstrap over 1-second windows).
     pub kind: String,
+    /// The rules' confidence: 1 − the false-alarm rate allowed over all checks of a check run.
     pub confidence: f64,
+    /// The share of that false-alarm rate this comparison spent (all of it, unless more trials
+    /// may be added: then each look at the evidence spends a part).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Which look at the evidence this is (1: the planned trials), and how many there may be.
+    #[serde(default = "first")]
+    pub look: u32,
+    #[serde(default = "first")]
+    pub looks: u32,
     /// Set when the comparison could not be trial-level: what it means and how to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_confidence: Option<String>,
+}
+
+fn default_alpha() -> f64 {
+    0.01
+}
+
+fn first() -> u32 {
+    1
+}
+
+/// A trial left out of its side's trial-level tests because it looks disturbed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DisturbedTrial {
+    /// "baseline" or "current".
+    pub side: String,
+    /// The trial's position on its side (1-based, as people count).
+    pub trial: usize,
+    /// Where it shows most: the endpoint and metric, its value and the others' median (ms).
+    pub endpoint: String,
+    pub metric: String,
+    pub value_ms: f64,
+    pub others_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -66,14 +98,26 @@ pub struct Row {
     pub current: Option<f64>,
     /// Relative change current/baseline − 1.
     pub change: Option<f64>,
-    /// Confidence interval of the relative change.
+    /// Interval of the relative change at `interval_level`: the level the verdict uses, so
+    /// that its worse end excludes no change exactly when the worsening is significant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_level: Option<f64>,
+    /// One-sided p-value of a worsening this large with no change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_value: Option<f64>,
     /// After Holm's correction over all rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_adjusted: Option<f64>,
+    /// The worsening the rules allow (`max_regression`, relative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<f64>,
+    /// The smallest worsening this check would have detected with 80% power given the spread
+    /// it saw: relative for latency and throughput (0.07 = 7%), percentage points for error
+    /// rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectable: Option<f64>,
     pub verdict: Verdict,
     /// Why, in words.
     pub reason: String,
@@ -88,6 +132,9 @@ pub struct Comparison {
     pub current: SideInfo,
     pub method: MethodInfo,
     pub warnings: Vec<String>,
+    /// Trials left out of the trial-level tests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disturbed: Vec<DisturbedTrial>,
     pub rows: Vec<Row>,
 }
 

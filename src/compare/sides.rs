@@ -20,7 +20,8 @@ pub(super) struct Side {
     pub(super) window_requests: Vec<f64>,
 }
 
-pub(super) fn side(r: &RunResult, endpoint: &str) -> Option<Side> {
+/// `endpoint`'s data in `r`, leaving out the trials at the positions in `skip`.
+pub(super) fn side(r: &RunResult, endpoint: &str, skip: Option<usize>) -> Option<Side> {
     let mut s = Side {
         trial_hists: Vec::new(),
         merged: new_histogram(),
@@ -31,16 +32,21 @@ pub(super) fn side(r: &RunResult, endpoint: &str) -> Option<Side> {
         windows: Vec::new(),
         window_requests: Vec::new(),
     };
-    for t in &r.trials {
+    for (i, t) in r.trials.iter().enumerate() {
+        if skip == Some(i) {
+            continue;
+        }
         let Some(e) = t.endpoints.iter().find(|e| e.name == endpoint) else {
             continue;
         };
-        // Histograms were checked when the file was read.
+        // Every histogram was checked when the file was read, and fits perfgate's bounds, so
+        // merging cannot fail; if it did, the endpoint would count as absent, never as wrong.
         let h = decode_histogram(&e.histogram).ok()?;
-        let _ = s.merged.add(&h);
+        s.merged.add(&h).ok()?;
         s.trial_hists.push(h);
-        s.requests += e.requests;
-        s.errors += e.errors.total;
+        // The reader refused files whose counts overflow when summed.
+        s.requests = s.requests.saturating_add(e.requests);
+        s.errors = s.errors.saturating_add(e.errors.total);
         s.measured_s += t.measured_s;
         s.trial_rps.push(e.throughput_rps);
         for w in &e.windows {

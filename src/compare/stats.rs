@@ -6,10 +6,10 @@
 //! 1-second window:
 //!
 //! * **Trials** (≥ 5 per side): Welch's t-test on the logarithm of the per-trial values, i.e. on
-//!   the ratio current/baseline, with its confidence interval; and Mann–Whitney's rank test as a
-//!   guard against one outlying trial carrying the t-test. A rank test alone cannot carry the
-//!   decision: with 5 trials per side its smallest possible p-value is 0.008, which no
-//!   correction for 40 endpoint × metric tests lets through.
+//!   the ratio current/baseline, with its standard error and degrees of freedom, from which the
+//!   one-sided p-value of a worsening, the interval at any level and the smallest change the
+//!   check could detect follow. A trial a hiccup spoilt is left out first (`disturbed`), so that
+//!   one wild value cannot make everything inconclusive.
 //! * **Windows** (fewer trials): a moving-block bootstrap over 1-second windows, whose spread
 //!   gives the standard error of the log ratio. It sees noise within a run, not between runs,
 //!   which is why the report calls its confidence low.
@@ -20,28 +20,60 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
-/// A two-sided test of the ratio current/baseline.
+/// A test of the ratio current/baseline, on the log scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RatioTest {
-    /// Point estimate of current/baseline.
-    pub ratio: f64,
+    /// Point estimate of ln(current/baseline).
+    pub log_ratio: f64,
+    /// Its standard error; None for a test that gives only a p-value (error rates).
+    pub se: Option<f64>,
+    /// Degrees of freedom of the t distribution the estimate follows (infinite: normal).
+    pub df: f64,
     /// Two-sided p-value of "the ratio is 1".
     pub p: f64,
-    /// Confidence interval of the ratio.
-    pub low: f64,
-    pub high: f64,
 }
 
 impl RatioTest {
     /// A test that gives only a p-value (the two-proportion test of error rates).
     pub fn p_only(p: f64) -> RatioTest {
         RatioTest {
-            ratio: f64::NAN,
+            log_ratio: f64::NAN,
+            se: None,
+            df: f64::INFINITY,
             p,
-            low: f64::NAN,
-            high: f64::NAN,
         }
     }
+
+    pub fn ratio(&self) -> f64 {
+        self.log_ratio.exp()
+    }
+
+    /// The interval of the ratio current/baseline at two-sided level `alpha` (0.01: 99%).
+    pub fn interval(&self, alpha: f64) -> Option<[f64; 2]> {
+        let se = self.se?;
+        let half = quantile(self.df, 1.0 - alpha / 2.0) * se;
+        let [lo, hi] = [(self.log_ratio - half).exp(), (self.log_ratio + half).exp()];
+        (lo.is_finite() && hi.is_finite()).then_some([lo, hi])
+    }
+
+    /// The smallest relative worsening this test would find significant at two-sided level
+    /// `alpha` with probability `power`: the minimum detectable effect, as a ratio − 1.
+    pub fn detectable(&self, alpha: f64, power: f64) -> Option<f64> {
+        let se = self.se?;
+        let z = quantile(self.df, 1.0 - alpha / 2.0) + quantile(self.df, power);
+        Some((z * se).exp() - 1.0)
+    }
+}
+
+/// The `p` quantile of Student's t with `df` degrees of freedom (the normal for infinite df).
+pub fn quantile(df: f64, p: f64) -> f64 {
+    let p = p.clamp(1e-15, 1.0 - 1e-15);
+    if df.is_finite() {
+        if let Ok(t) = StudentsT::new(0.0, 1.0, df.max(1.0)) {
+            return t.inverse_cdf(p);
+        }
+    }
+    std_normal().inverse_cdf(p)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -66,7 +98,7 @@ pub fn geometric_mean(v: &[f64]) -> Option<f64> {
 }
 
 /// Welch's t-test on log values: the ratio of geometric means. Needs ≥ 2 positive values a side.
-pub fn welch_log_ratio(baseline: &[f64], current: &[f64], confidence: f64) -> Option<RatioTest> {
+pub fn welch_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> {
     if baseline.len() < 2
         || current.len() < 2
         || baseline
@@ -85,107 +117,22 @@ pub fn welch_log_ratio(baseline: &[f64], current: &[f64], confidence: f64) -> Op
     if se < 1e-12 {
         // No spread at all: any difference is certain, none is no change.
         let p = if diff.abs() < 1e-12 { 1.0 } else { 0.0 };
-        let r = diff.exp();
         return Some(RatioTest {
-            ratio: r,
+            log_ratio: diff,
+            se: Some(0.0),
+            df: f64::INFINITY,
             p,
-            low: r,
-            high: r,
         });
     }
     let df = (vx + vy).powi(2) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
     let t = StudentsT::new(0.0, 1.0, df.max(1.0)).ok()?;
     let p = 2.0 * (1.0 - t.cdf(diff.abs() / se));
-    let crit = t.inverse_cdf(0.5 + confidence / 2.0);
     Some(RatioTest {
-        ratio: diff.exp(),
+        log_ratio: diff,
+        se: Some(se),
+        df: df.max(1.0),
         p: p.clamp(0.0, 1.0),
-        low: (diff - crit * se).exp(),
-        high: (diff + crit * se).exp(),
     })
-}
-
-/// Mann–Whitney U test, two-sided. Exact (by counting rank arrangements) for small samples
-/// without ties, normal approximation with tie correction otherwise.
-pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<f64> {
-    let (n, m) = (x.len(), y.len());
-    if n == 0 || m == 0 {
-        return None;
-    }
-    let mut all: Vec<(f64, usize)> = x
-        .iter()
-        .map(|v| (*v, 0))
-        .chain(y.iter().map(|v| (*v, 1)))
-        .collect();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // Mid-ranks for ties.
-    let mut ranks = vec![0.0; all.len()];
-    let mut ties = false;
-    let mut tie_term = 0.0;
-    let mut i = 0;
-    while i < all.len() {
-        let mut j = i;
-        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
-            j += 1;
-        }
-        let r = (i + j) as f64 / 2.0 + 1.0;
-        for k in ranks.iter_mut().take(j + 1).skip(i) {
-            *k = r;
-        }
-        let t = (j - i + 1) as f64;
-        if t > 1.0 {
-            ties = true;
-            tie_term += t * t * t - t;
-        }
-        i = j + 1;
-    }
-    let r1: f64 = all
-        .iter()
-        .zip(&ranks)
-        .filter(|(a, _)| a.1 == 0)
-        .map(|(_, r)| r)
-        .sum();
-    let u1 = r1 - (n * (n + 1)) as f64 / 2.0;
-    let (nf, mf) = (n as f64, m as f64);
-    let u = u1.min(nf * mf - u1);
-    if !ties && n * m <= 2500 {
-        // counts[k] = number of arrangements with U = k, by the standard recurrence.
-        let dist = u_distribution(n, m);
-        let total: f64 = dist.iter().sum();
-        let k = u.floor() as usize;
-        let tail: f64 = dist[..=k.min(dist.len() - 1)].iter().sum();
-        return Some((2.0 * tail / total).min(1.0));
-    }
-    let nt = nf + mf;
-    let sd = ((nf * mf / 12.0) * ((nt + 1.0) - tie_term / (nt * (nt - 1.0)))).sqrt();
-    if sd <= 0.0 {
-        return Some(1.0);
-    }
-    let z = (u - nf * mf / 2.0 + 0.5) / sd; // continuity correction
-    Some((2.0 * std_normal().cdf(z)).min(1.0))
-}
-
-/// The null distribution of U for sample sizes n and m (counts of arrangements).
-fn u_distribution(n: usize, m: usize) -> Vec<f64> {
-    // f[i][j][u]: arrangements of i x's and j y's with statistic u; built up one sample at a time.
-    let max_u = n * m;
-    let mut prev: Vec<Vec<f64>> = vec![vec![0.0; max_u + 1]; m + 1];
-    for row in prev.iter_mut() {
-        row[0] = 1.0; // zero x's: U = 0 whatever the y's
-    }
-    for _ in 0..n {
-        let mut cur: Vec<Vec<f64>> = vec![vec![0.0; max_u + 1]; m + 1];
-        cur[0][0] = 1.0;
-        for j in 1..=m {
-            for u in 0..=max_u {
-                // The largest value is an x (it beats all j y's) or a y.
-                let from_x = if u >= j { prev[j][u - j] } else { 0.0 };
-                cur[j][u] = from_x + cur[j - 1][u];
-            }
-        }
-        prev = cur;
-    }
-    prev[m].clone()
 }
 
 /// Two-proportion z-test (pooled), two-sided: are the error rates e1/n1 and e2/n2 different?
@@ -323,38 +270,43 @@ fn resample_blocks(rng: &mut ChaCha8Rng, n: usize, into: &mut Vec<usize>) {
     }
 }
 
-/// A ratio test from bootstrap log ratios: the observed ratio, a z-test with the bootstrap's
-/// standard error, and the percentile interval.
-pub fn bootstrap_test(
-    observed_ratio: f64,
-    log_ratios: &[f64],
-    confidence: f64,
-) -> Option<RatioTest> {
+/// A ratio test from bootstrap log ratios: the observed ratio, with the bootstrap's standard
+/// error, as a normal (z) test.
+pub fn bootstrap_test(observed_ratio: f64, log_ratios: &[f64]) -> Option<RatioTest> {
     if log_ratios.len() < 20 || observed_ratio.is_nan() || observed_ratio <= 0.0 {
         return None;
     }
     let sd = variance(log_ratios).sqrt();
-    let mut sorted = log_ratios.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)].exp()
-    };
-    let alpha = 1.0 - confidence;
+    let log_ratio = observed_ratio.ln();
     let p = if sd < 1e-12 {
-        if (observed_ratio - 1.0).abs() < 1e-12 {
+        if log_ratio.abs() < 1e-12 {
             1.0
         } else {
             0.0
         }
     } else {
-        2.0 * (1.0 - std_normal().cdf(observed_ratio.ln().abs() / sd))
+        2.0 * (1.0 - std_normal().cdf(log_ratio.abs() / sd))
     };
     Some(RatioTest {
-        ratio: observed_ratio,
+        log_ratio,
+        se: Some(sd),
+        df: f64::INFINITY,
         p: p.clamp(0.0, 1.0),
-        low: pick(alpha / 2.0),
-        high: pick(1.0 - alpha / 2.0),
     })
+}
+
+/// The smallest rise of an error rate (in percentage points) a two-proportion test at
+/// two-sided level `alpha` would detect with probability `power`, for sides of `n1` and `n2`
+/// requests around the rate `rate` (a fraction; at least one error in the two is assumed).
+pub fn detectable_rise(rate: f64, n1: u64, n2: u64, alpha: f64, power: f64) -> Option<f64> {
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let floor = 1.0 / (n1 + n2) as f64;
+    let p = rate.max(floor).min(1.0 - floor);
+    let se = (p * (1.0 - p) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+    let z = quantile(f64::INFINITY, 1.0 - alpha / 2.0) + quantile(f64::INFINITY, power);
+    Some(z * se * 100.0)
 }
 
 #[cfg(test)]
@@ -365,13 +317,15 @@ mod tests {
     fn welch_finds_a_clear_shift_and_not_noise() {
         let base = [10.0, 10.2, 9.9, 10.1, 10.0];
         let worse = [11.5, 11.6, 11.4, 11.7, 11.5];
-        let t = welch_log_ratio(&base, &worse, 0.99).unwrap();
-        assert!((t.ratio - 1.15).abs() < 0.01, "{t:?}");
+        let t = welch_log_ratio(&base, &worse).unwrap();
+        assert!((t.ratio() - 1.15).abs() < 0.01, "{t:?}");
         assert!(t.p < 1e-4, "{t:?}");
-        assert!(t.low > 1.1 && t.high < 1.2, "{t:?}");
+        let [lo, hi] = t.interval(0.01).unwrap();
+        assert!(lo > 1.1 && hi < 1.2, "{t:?}");
         let same = [10.1, 9.9, 10.0, 10.2, 9.8];
-        let t = welch_log_ratio(&base, &same, 0.99).unwrap();
-        assert!(t.p > 0.3 && t.low < 1.0 && t.high > 1.0, "{t:?}");
+        let t = welch_log_ratio(&base, &same).unwrap();
+        let [lo, hi] = t.interval(0.01).unwrap();
+        assert!(t.p > 0.3 && lo < 1.0 && hi > 1.0, "{t:?}");
     }
 
     #[test]
@@ -379,28 +333,37 @@ mod tests {
         // Two-sample Welch test on logs computed by hand (R: t.test(log(y), log(x))).
         let x = [1.0, 2.0, 3.0, 4.0, 5.0];
         let y = [2.0, 3.0, 4.0, 5.0, 6.0];
-        let t = welch_log_ratio(&x, &y, 0.95).unwrap();
+        let t = welch_log_ratio(&x, &y).unwrap();
         // By hand: t = 1.0414 with 7.06 degrees of freedom, p ≈ 0.332; ratio = e^(mean log diff).
-        assert!((t.ratio - 1.430969).abs() < 1e-5, "{t:?}");
+        assert!((t.ratio() - 1.430969).abs() < 1e-5, "{t:?}");
         assert!((t.p - 0.332).abs() < 0.005, "{t:?}");
-        let back = welch_log_ratio(&y, &x, 0.95).unwrap();
+        assert!((t.df - 7.06).abs() < 0.01, "{t:?}");
+        let back = welch_log_ratio(&y, &x).unwrap();
         assert!((t.p - back.p).abs() < 1e-12);
-        assert!((t.ratio * back.ratio - 1.0).abs() < 1e-12);
+        assert!((t.ratio() * back.ratio() - 1.0).abs() < 1e-12);
     }
 
     #[test]
-    fn mann_whitney_exact_matches_tables() {
-        // Complete separation with 5 vs 5: 2 of 252 arrangements are as extreme.
-        let p = mann_whitney(&[1.0, 2.0, 3.0, 4.0, 5.0], &[6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
-        assert!((p - 2.0 / 252.0).abs() < 1e-12, "{p}");
-        // One inversion: U = 1 → P(U ≤ 1) = 2/252 per side.
-        let p = mann_whitney(&[1.0, 2.0, 3.0, 4.0, 6.0], &[5.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
-        assert!((p - 4.0 / 252.0).abs() < 1e-12, "{p}");
-        let p = mann_whitney(&[1.0, 3.0, 5.0, 7.0, 9.0], &[2.0, 4.0, 6.0, 8.0, 10.0]).unwrap();
-        assert!(p > 0.5, "{p}");
-        // With ties the normal approximation is used and stays in range.
-        let p = mann_whitney(&[1.0, 1.0, 2.0], &[1.0, 2.0, 2.0]).unwrap();
-        assert!((0.0..=1.0).contains(&p));
+    fn quantiles_and_detectable_effects_match_tables() {
+        // t(8) 0.975 = 2.306, t(8) 0.8 = 0.889; the normal's 0.995 = 2.576.
+        assert!((quantile(8.0, 0.975) - 2.306).abs() < 1e-3);
+        assert!((quantile(8.0, 0.8) - 0.889).abs() < 1e-3);
+        assert!((quantile(f64::INFINITY, 0.995) - 2.576).abs() < 1e-3);
+        let t = RatioTest {
+            log_ratio: 0.0,
+            se: Some(0.01),
+            df: 8.0,
+            p: 1.0,
+        };
+        let mde = t.detectable(0.05, 0.8).unwrap();
+        assert!(
+            (mde - ((2.306f64 + 0.889) * 0.01).exp_m1()).abs() < 1e-4,
+            "{mde}"
+        );
+        assert_eq!(RatioTest::p_only(0.5).interval(0.01), None);
+        // 1% errors over 10,000 requests a side: about 0.4 pp at 99% and 80% power.
+        let pp = detectable_rise(0.01, 10_000, 10_000, 0.01, 0.8).unwrap();
+        assert!((0.3..0.5).contains(&pp), "{pp}");
     }
 
     #[test]
@@ -448,7 +411,8 @@ mod tests {
             })
         };
         assert_eq!(run(7), run(7), "the same seed gives the same resamples");
-        let t = bootstrap_test(1.3, &run(7)[0], 0.99).unwrap();
-        assert!(t.p < 1e-6 && t.low > 1.25 && t.high < 1.35, "{t:?}");
+        let t = bootstrap_test(1.3, &run(7)[0]).unwrap();
+        let [lo, hi] = t.interval(0.01).unwrap();
+        assert!(t.p < 1e-6 && lo > 1.25 && hi < 1.35, "{t:?}");
     }
 }

@@ -17,7 +17,6 @@ pub(super) fn window_bootstrap(
     c: &Side,
     metrics: &[Metric],
     endpoint: &str,
-    confidence: f64,
 ) -> BTreeMap<Metric, Option<RatioTest>> {
     let latency: Vec<Metric> = metrics.iter().copied().filter(|m| m.is_latency()).collect();
     let values = stats::value_index(&[&b.windows, &c.windows]);
@@ -87,7 +86,7 @@ pub(super) fn window_bootstrap(
             (Some(x), Some(y)) if x > 0.0 => y / x,
             _ => f64::NAN,
         };
-        out.insert(*m, stats::bootstrap_test(observed, &logs[i], confidence));
+        out.insert(*m, stats::bootstrap_test(observed, &logs[i]));
     }
     out
 }

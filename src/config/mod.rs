@@ -24,6 +24,8 @@ pub struct Overrides {
     pub rate: Option<f64>,
     pub duration: Option<String>,
     pub trials: Option<u32>,
+    /// `check --max-trials`.
+    pub max_trials: Option<u32>,
 }
 
 /// Everything that can go wrong reading a profile.

@@ -80,6 +80,9 @@ pub struct Load {
     /// The measured part of a trial, after the warmup.
     pub duration: Duration,
     pub trials: u32,
+    /// Trials the current side may grow to when a check is inconclusive (`check`); at least
+    /// `trials`.
+    pub max_trials: u32,
     pub seed: u64,
 }
 

@@ -48,6 +48,7 @@ pub struct RawLoad {
     pub duration: Option<String>,
     pub warmup: Option<String>,
     pub trials: Option<i64>,
+    pub max_trials: Option<i64>,
     pub seed: Option<i64>,
     #[serde(default)]
     pub stages: Vec<RawStage>,

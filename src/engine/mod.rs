@@ -73,9 +73,11 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Runs every trial of `profile` on `workers` threads until done or told to stop.
+/// Runs the trials numbered `trials` of `profile` (`0..load.trials` for the planned ones; more
+/// after them when a check adds trials) on `workers` threads until done or told to stop.
 pub async fn run(
     profile: Arc<Profile>,
+    trials: std::ops::Range<u32>,
     workers: usize,
     mut stop: watch::Receiver<Option<StopReason>>,
     observer: &mut dyn Observer,
@@ -87,22 +89,24 @@ pub async fn run(
         workers = workers.min(max_in_flight.max(1) as usize);
     }
     observer.event(&Event::RunStarted {
-        trials: load.trials,
+        trials: trials.len() as u32,
         workers,
     });
-    let mut trials = Vec::new();
+    let last = trials.end;
+    let mut done = Vec::new();
     let mut stopped = None;
-    for trial in 0..load.trials {
+    for trial in trials {
         if let Some(reason) = stop.borrow().clone() {
             stopped = Some(reason);
             break;
         }
-        let (result, reason) = run_trial(&profile, trial, workers, &mut stop, observer).await?;
+        let (result, reason) =
+            run_trial(&profile, (trial, last), workers, &mut stop, observer).await?;
         observer.event(&Event::TrialEnded {
             trial,
             complete: result.complete,
         });
-        trials.push(result);
+        done.push(result);
         if reason.is_some() {
             stopped = reason;
             break;
@@ -111,7 +115,10 @@ pub async fn run(
     observer.event(&Event::RunEnded {
         complete: stopped.is_none(),
     });
-    Ok(RunOutput { trials, stopped })
+    Ok(RunOutput {
+        trials: done,
+        stopped,
+    })
 }
 
 /// The workers of one trial, started and waiting for the common start instant.
@@ -163,10 +170,11 @@ async fn spawn_workers(
     })
 }
 
-/// One trial: its result (complete or not) and why it stopped early, if it did.
+/// One trial (`trial` of the trials up to `last`): its result (complete or not) and why it
+/// stopped early, if it did.
 async fn run_trial(
     profile: &Arc<Profile>,
-    trial: u32,
+    (trial, last): (u32, u32),
     workers: usize,
     stop: &mut watch::Receiver<Option<StopReason>>,
     observer: &mut dyn Observer,
@@ -219,7 +227,7 @@ async fn run_trial(
                 let (endpoints, total) = collector.take_second(next_second);
                 observer.event(&Event::Second(&Second {
                     trial,
-                    trials: load.trials,
+                    trials: last,
                     window: next_second,
                     elapsed: now.saturating_duration_since(trial_start),
                     length: load.trial_length(),

@@ -22,13 +22,22 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn table(rows: &[&TableRow], with_reason: bool) -> String {
+/// The extra column of a table: why (the checks that need a look), or what each check could
+/// detect (the folded table of all checks).
+#[derive(Clone, Copy, PartialEq)]
+enum Extra {
+    Why,
+    Detectable,
+}
+
+fn table(rows: &[&TableRow], extra: Extra) -> String {
     let mut out = format!("| {} |", COLUMNS.join(" | "));
-    if with_reason {
-        out.push_str(" why |");
-    }
+    out.push_str(match extra {
+        Extra::Why => " why |",
+        Extra::Detectable => " detectable |",
+    });
     out.push('\n');
-    out.push_str(&"|---".repeat(COLUMNS.len() + usize::from(with_reason)));
+    out.push_str(&"|---".repeat(COLUMNS.len() + 1));
     out.push_str("|\n");
     for r in rows {
         let cells: Vec<String> = r
@@ -44,10 +53,11 @@ fn table(rows: &[&TableRow], with_reason: bool) -> String {
             })
             .collect();
         out.push_str(&format!("| {} |", cells.join(" | ")));
-        if with_reason {
-            out.push_str(&format!(" {} |", escape(&r.reason)));
-        }
-        out.push('\n');
+        let extra = match extra {
+            Extra::Why => &r.reason,
+            Extra::Detectable => &r.detectable,
+        };
+        out.push_str(&format!(" {} |\n", escape(extra)));
     }
     out
 }
@@ -63,6 +73,9 @@ pub fn render(model: &TableModel, title: &str) -> String {
         model.tally,
         escape(&model.context)
     );
+    if let Some(d) = &model.detectability {
+        out.push_str(&format!("_{}._\n\n", escape(d)));
+    }
     let notable: Vec<&TableRow> = model
         .rows
         .iter()
@@ -71,7 +84,7 @@ pub fn render(model: &TableModel, title: &str) -> String {
     if notable.is_empty() {
         out.push_str("No endpoint got worse beyond the allowed margins.\n\n");
     } else {
-        out.push_str(&table(&notable, true));
+        out.push_str(&table(&notable, Extra::Why));
         out.push('\n');
     }
     for n in &model.notes {
@@ -81,7 +94,7 @@ pub fn render(model: &TableModel, title: &str) -> String {
     out.push_str(&format!(
         "<details><summary>All {} checks</summary>\n\n{}\n</details>\n",
         all.len(),
-        table(&all, false)
+        table(&all, Extra::Detectable)
     ));
     out
 }

@@ -13,6 +13,8 @@ pub struct TableRow {
     pub cells: [String; 6],
     pub verdict: Verdict,
     pub reason: String,
+    /// The smallest worsening the check could detect (80% power), `–` without a test.
+    pub detectable: String,
 }
 
 pub struct TableModel {
@@ -24,7 +26,46 @@ pub struct TableModel {
     pub context: String,
     /// Warnings and the low-confidence note.
     pub notes: Vec<String>,
+    /// What the run could see: "this run can detect a 10.0% regression on 38 of 40 checks …".
+    pub detectability: Option<String>,
     pub rows: Vec<TableRow>,
+}
+
+/// A row's detectable change for people: `6.1%`, or `0.42 pp` for an error rate.
+pub fn detectable(r: &Row) -> String {
+    match (r.detectable, r.metric) {
+        (None, _) => "–".to_string(),
+        (Some(d), Metric::ErrorRate) => format!("{d:.2} pp"),
+        (Some(d), _) => units::percent(d),
+    }
+}
+
+/// "this run can detect a 10.0% regression (80% power) on 38 of 40 latency and throughput
+/// checks; half of them see 4.2% or less".
+fn detectability(c: &Comparison) -> Option<String> {
+    let relative: Vec<(f64, f64)> = c
+        .rows
+        .iter()
+        .filter(|r| r.metric != Metric::ErrorRate)
+        .filter_map(|r| Some((r.detectable?, r.allowed?)))
+        .collect();
+    if relative.is_empty() {
+        return None;
+    }
+    let seen = relative.iter().filter(|(d, a)| d <= a).count();
+    let allowed: Vec<f64> = relative.iter().map(|(_, a)| *a).collect();
+    let what = if allowed.iter().all(|a| (a - allowed[0]).abs() < 1e-12) {
+        format!("a {} regression", units::percent(allowed[0]))
+    } else {
+        "the regression its rules allow".to_string()
+    };
+    let mut d: Vec<f64> = relative.iter().map(|(d, _)| *d).collect();
+    d.sort_by(f64::total_cmp);
+    Some(format!(
+        "this run can detect {what} (80% power) on {seen} of {} latency and throughput checks; half of them see {} or less",
+        relative.len(),
+        units::percent(d[(d.len() - 1) / 2])
+    ))
 }
 
 /// A row's value for people, `–` when there is none.
@@ -117,6 +158,7 @@ impl TableModel {
                 ],
                 verdict: r.verdict,
                 reason: r.reason.clone(),
+                detectable: detectable(r),
             })
             .collect();
         TableModel {
@@ -124,6 +166,7 @@ impl TableModel {
             tally,
             context,
             notes,
+            detectability: detectability(c),
             rows,
         }
     }

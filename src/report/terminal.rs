@@ -58,6 +58,9 @@ pub fn render(model: &TableModel, colour_on: bool) -> String {
     for n in &model.notes {
         out.push_str(&format!("note: {n}\n"));
     }
+    if let Some(d) = &model.detectability {
+        out.push_str(&format!("{d}\n"));
+    }
     out.push_str(&format!(
         "{}\nperfgate: {} — {}\n",
         model.context,

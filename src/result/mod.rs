@@ -123,6 +123,7 @@ mod tests {
                     warmup_s: 0.0,
                     duration_s: 1.0,
                     trials: 1,
+                    max_trials: None,
                     seed: 0,
                 },
                 base_url: "http://127.0.0.1:1".into(),

@@ -104,6 +104,9 @@ pub struct LoadMeta {
     pub warmup_s: f64,
     pub duration_s: f64,
     pub trials: u32,
+    /// Trials a check may add when it is inconclusive, when more than `trials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trials: Option<u32>,
     pub seed: u64,
 }
 

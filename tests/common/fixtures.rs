@@ -99,6 +99,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
                 warmup_s: 1.0,
                 duration_s: 10.0,
                 trials: trials as u32,
+                max_trials: None,
                 seed: 1,
             },
             base_url: "http://127.0.0.1:8080/".into(),

@@ -63,7 +63,7 @@ impl Default for Thresholds {
             path: None,
             max_regression: 0.10,
             warn: 0.05,
-            min_delta_ms: 1.0,
+            min_delta_ms: 0.1,
             metrics: vec![
                 Metric::P50,
                 Metric::P95,

@@ -40,6 +40,19 @@ pub(super) fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrid
             1
         }
     };
+    let max_trials = match l.max_trials {
+        None => trials,
+        Some(m) if (1..=1000).contains(&m) && m as u32 >= trials => m as u32,
+        // More trials asked for on the command line than the profile may grow to: no growth.
+        Some(m) if (1..=1000).contains(&m) && o.trials.is_some() => trials,
+        Some(m) => {
+            cx.problem(
+                &key(p, "max_trials"),
+                format!("{m}: give a number of trials from load.trials ({trials}) to 1000; with more, a check that is inconclusive runs further trials up to it"),
+            );
+            trials
+        }
+    };
     let seed = match l.seed {
         None => 0,
         Some(s) if s >= 0 => s as u64,
@@ -55,6 +68,7 @@ pub(super) fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrid
         warmup,
         duration,
         trials,
+        max_trials,
         seed,
     }
 }

@@ -357,6 +357,9 @@ fn apply_overrides(raw: &mut RawProfile, o: &Overrides, notes: &mut Vec<String>)
         if let Some(t) = o.trials {
             load.trials = Some(t as i64);
         }
+        if let Some(t) = o.max_trials {
+            load.max_trials = Some(t as i64);
+        }
     }
 }
 
