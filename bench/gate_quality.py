@@ -109,8 +109,13 @@ def check(target, name, work, env, cond_dir, pause_ms, rng):
     args = [str(PERFGATE), "check", "-q", "-p", target["profile"],
             "--baselines-dir", str(work / "baselines"), "--baseline", name,
             "-o", str(cond_dir / "current.json"), "--report-dir", str(cond_dir)]
-    if target["thresholds"]:
-        args += ["-t", target["thresholds"]]
+    # No thresholds file: perfgate's built-in default rules (an empty file is read as them; the
+    # repository's thresholds.toml would otherwise be picked up from the working directory).
+    defaults = work / "defaults.toml"
+    defaults.touch()
+    args += ["-t", target["thresholds"] or str(defaults)]
+    # A pid file left by the last check names a process that is gone.
+    (work / "target.pid").unlink(missing_ok=True)
     started = time.time()
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t = None

@@ -133,11 +133,35 @@ fn a_regression_of_a_fast_endpoint_fails_with_the_default_floor() {
 
 #[test]
 fn a_small_significant_change_warns() {
+    // 6%, measured precisely: beyond warn (5%), short of the 7.5% midpoint where it would fail.
+    let precise = Service {
+        trial_noise: 0.002,
+        ..STEADY
+    };
     let c = run(
-        &synth(&[("GET /a", STEADY)], 5, 9),
-        &synth(&[("GET /a", slower(STEADY, 1.08))], 5, 10),
+        &synth(&[("GET /a", precise)], 5, 9),
+        &synth(&[("GET /a", slower(precise, 1.06))], 5, 10),
     );
-    assert_eq!(verdict_of(&c, "GET /a", Metric::P50), Verdict::Warn);
+    let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
+    assert_eq!(row.verdict, Verdict::Warn, "{row:?}");
+}
+
+#[test]
+fn a_precisely_measured_change_fails_from_the_midpoint_between_warn_and_max() {
+    // 9%: below max_regression, past the midpoint; the trials barely vary, so it fails.
+    let precise = Service {
+        trial_noise: 0.002,
+        ..STEADY
+    };
+    let c = run(
+        &synth(&[("GET /a", precise)], 5, 9),
+        &synth(&[("GET /a", slower(precise, 1.09))], 5, 10),
+    );
+    let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
+    assert_eq!(row.verdict, Verdict::Fail, "{row:?}");
+    assert!(row.reason.contains("fail threshold 7.5%"), "{}", row.reason);
+    // And what the check could see is small: its detectable change is under 5%.
+    assert!(row.detectable.unwrap() < 0.05, "{row:?}");
 }
 
 #[test]

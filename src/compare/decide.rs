@@ -1,14 +1,16 @@
 //! The rules applied to one row whose values and test are known: absolute limits first, then the
 //! relative change.
 //!
+//! `warn` is the largest worsening that must pass, `max_regression` the smallest that must fail.
 //! A worsening FAILS when it is significant (its Holm-adjusted one-sided p-value below the
-//! look's α), at least `min_delta` in absolute terms, and at least the row's fail threshold:
-//! `max_regression` less the noise a change of exactly `max_regression` would show in 20% of
-//! runs (the 80% power quantile times the standard error), never below `warn`. So a regression
-//! of `max_regression` fails in at least 80% of runs whenever the check can see it at all (its
-//! detectable change is at most `max_regression`), and a change within `warn` never fails.
-//! A worsening that reaches the threshold but is not significant is INCONCLUSIVE (more trials
-//! can decide it).
+//! look's α), at least `min_delta` in absolute terms, and at least the row's fail threshold: the
+//! midpoint between `warn` and `max_regression`, lowered for a noisy check to `max_regression`
+//! less the noise a change of exactly `max_regression` would show in one run of five (the 80%
+//! power quantile times the standard error), never below `warn`. So a regression of
+//! `max_regression` fails in at least 80% of runs whenever the check can see it at all (its
+//! detectable change is at most `max_regression`), a change within `warn` never fails, and in
+//! between a precise check fails from the midpoint. A worsening that reaches the threshold but is
+//! not significant is INCONCLUSIVE (more trials can decide it).
 
 use super::rules::{Metric, Policy};
 use super::stats::{quantile, RatioTest};
@@ -18,9 +20,12 @@ use crate::units;
 /// The power the fail threshold and the detectable change are stated for.
 pub const POWER: f64 = 0.8;
 
-/// The relative worsening at which `test`'s row fails: `max_regression` less the 80% power
-/// quantile of its noise, at least `warn`. `worse_is_lower` for throughput.
+/// The relative worsening at which `test`'s row fails: the midpoint between `warn` and
+/// `max_regression`, or `max_regression` less the 80% power quantile of its noise when that is
+/// lower, at least `warn`. `worse_is_lower` for throughput.
 pub fn fail_threshold(policy: &Policy, test: Option<&RatioTest>, worse_is_lower: bool) -> f64 {
+    let midpoint = (policy.warn + policy.max_regression) / 2.0;
+    // Error rates: no standard error, a relative change against max_regression itself.
     let Some((se, df)) = test.and_then(|t| Some((t.se?, t.df))) else {
         return policy.max_regression;
     };
@@ -30,7 +35,7 @@ pub fn fail_threshold(policy: &Policy, test: Option<&RatioTest>, worse_is_lower:
     } else {
         ((1.0 + policy.max_regression).ln() - slack).exp() - 1.0
     };
-    at.max(policy.warn)
+    at.min(midpoint).max(policy.warn)
 }
 
 /// What the test of a row found: its estimate's spread, and the Holm decisions of its one-sided
