@@ -39,7 +39,7 @@ impl Vars for User {
 fn recorder(c: &mut Criterion) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let start = Instant::now();
-    let mut r = Recorder::new(8, start, tx);
+    let mut r = Recorder::new(8, 3, start, tx);
     let mut i = 0u64;
     c.bench_function("recorder/record success", |b| {
         b.iter(|| {

@@ -83,6 +83,7 @@ pub fn load_meta(p: &Profile) -> LoadMeta {
             .stages
             .iter()
             .map(|s| StageMeta {
+                name: s.name.clone(),
                 duration_s: s.duration.as_secs_f64(),
                 target: s.target,
             })

@@ -86,16 +86,79 @@ pub struct Load {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
+    /// `stage 1`, `stage 2`, … unless the profile names it.
+    pub name: String,
     pub duration: Duration,
     pub target: f64,
 }
+
+/// A phase of the measured part of a trial: a stage, or for a profile without stages the one
+/// implicit phase `steady`. Windows are the measured seconds, counted from the end of the warmup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    /// The first measured second in the phase, and how many there are.
+    pub first_window: usize,
+    pub windows: usize,
+    /// The load level the phase ends at (users or iterations per second).
+    pub target: f64,
+}
+
+/// The name of the implicit phase of a profile without stages.
+pub const STEADY: &str = "steady";
 
 impl Load {
     /// Length of one trial: warmup plus the measured duration.
     pub fn trial_length(&self) -> Duration {
         self.warmup + self.duration
+    }
+
+    /// The phases of the measured part: each stage's measured seconds (stages that end within
+    /// the warmup have none and are left out), or one `steady` phase without stages. Stage
+    /// boundaries and the warmup are whole seconds (validation sees to it), so every measured
+    /// second lies in exactly one phase.
+    pub fn phases(&self) -> Vec<Phase> {
+        let measured = self.duration.as_secs_f64().ceil() as usize;
+        if self.stages.is_empty() {
+            let target = match self.model {
+                Model::Closed { users } => users as f64,
+                Model::Open { rate, .. } => rate,
+            };
+            return vec![Phase {
+                name: STEADY.to_string(),
+                first_window: 0,
+                windows: measured,
+                target,
+            }];
+        }
+        let warmup = self.warmup.as_secs_f64();
+        let mut start = 0.0;
+        let mut out = Vec::new();
+        for s in &self.stages {
+            let end = start + s.duration.as_secs_f64();
+            let from = ((start - warmup).max(0.0)).round() as usize;
+            let to = ((end - warmup).max(0.0)).round() as usize;
+            if to > from {
+                out.push(Phase {
+                    name: s.name.clone(),
+                    first_window: from,
+                    windows: to.min(measured).saturating_sub(from),
+                    target: s.target,
+                });
+            }
+            start = end;
+        }
+        out
+    }
+
+    /// The phase measured second `window` lies in (the last for a second past the end).
+    pub fn phase_of(phases: &[Phase], window: usize) -> usize {
+        phases
+            .iter()
+            .position(|p| window < p.first_window + p.windows)
+            .unwrap_or(phases.len().saturating_sub(1))
     }
 
     /// The load level over the trial as (seconds since trial start, users or rate) points,

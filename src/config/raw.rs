@@ -56,6 +56,7 @@ pub struct RawLoad {
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct RawStage {
+    pub name: Option<String>,
     pub duration: Option<String>,
     pub target: Option<f64>,
 }

@@ -6,11 +6,15 @@ use std::collections::BTreeMap;
 
 use super::convert::{endpoint_result_with, window_result};
 use super::events::SecondSummary;
+use super::phases::PhaseBook;
 use crate::metrics::{EndpointDelta, EndpointWindow, WindowData};
 use crate::result::{add_samples, decode_histogram, ErrorSampleWire, TrialResult, WindowResult};
 
 pub struct TrialCollector {
     names: Vec<String>,
+    scenarios: Vec<String>,
+    /// Stages, flows and the load per second.
+    book: PhaseBook,
     totals: Vec<EndpointWindow>,
     /// Per measured second, per endpoint: open while workers may still report it, then sealed
     /// (encoded as the result file holds it, a few hundred bytes), so memory stays flat over a
@@ -38,9 +42,19 @@ enum Slot {
 }
 
 impl TrialCollector {
-    pub fn new(names: Vec<String>, measured_windows: usize) -> Self {
+    /// A collector for a trial of `measured_windows` seconds (after the warmup) of `names`'
+    /// endpoints and `scenarios`, in `phases`, the shape asking for `asked[w]` in second w.
+    pub fn new(
+        names: Vec<String>,
+        scenarios: Vec<String>,
+        phases: Vec<crate::config::Phase>,
+        asked: Vec<f64>,
+    ) -> Self {
         let n = names.len();
+        let measured_windows = asked.len();
         TrialCollector {
+            book: PhaseBook::new(phases, asked, n, scenarios.len()),
+            scenarios,
             totals: (0..n).map(|_| EndpointWindow::new()).collect(),
             windows: (0..measured_windows.max(1))
                 .map(|_| Slot::Open(vec![EndpointDelta::default(); n]))
@@ -74,6 +88,7 @@ impl TrialCollector {
         let w = (d.window as usize).min(self.windows.len() - 1);
         self.iterations += d.iterations;
         self.dropped += d.dropped;
+        self.book.absorb(d.window as usize, &d);
         for (i, delta) in d.endpoints.iter().enumerate() {
             if delta.requests == 0 {
                 continue;
@@ -185,6 +200,9 @@ impl TrialCollector {
                 e
             })
             .collect();
+        let (stages, load, flows) = self
+            .book
+            .finish(&self.names, &self.scenarios, ran, measured_s);
         TrialResult {
             index,
             started_at,
@@ -193,6 +211,9 @@ impl TrialCollector {
             iterations: self.iterations,
             dropped_iterations: self.dropped,
             endpoints,
+            stages,
+            load,
+            flows,
         }
     }
 }
@@ -212,13 +233,22 @@ mod tests {
             }],
             iterations: latencies_us.len() as u64,
             dropped: 0,
+            flows: Vec::new(),
+            active_users: 0,
+            in_flight: 0,
             samples: Vec::new(),
         }
     }
 
     #[test]
     fn sealed_windows_hold_exactly_what_was_reported_even_late() {
-        let mut c = TrialCollector::new(vec!["GET /a".into()], 10);
+        let phases = vec![crate::config::Phase {
+            name: "steady".into(),
+            first_window: 0,
+            windows: 10,
+            target: 1.0,
+        }];
+        let mut c = TrialCollector::new(vec!["GET /a".into()], Vec::new(), phases, vec![1.0; 10]);
         for w in 0..10 {
             c.absorb(data(w, &[1000 + w as u64, 2000]));
         }

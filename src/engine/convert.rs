@@ -1,9 +1,10 @@
 //! The engine's in-memory windows (`metrics`) as the result file holds them (`result`): the one
 //! place where the wire format meets the engine, so that neither depends on the other's shape.
 
-use crate::metrics::{EndpointWindow, ErrorCounts};
+use crate::metrics::{EndpointWindow, ErrorCounts, FlowWindow};
 use crate::result::{
-    encode_histogram, per_second, percentiles, ratio, EndpointResult, ErrorsWire, WindowResult,
+    encode_histogram, per_second, percentiles, ratio, EndpointResult, ErrorsWire, FlowResult,
+    WindowResult,
 };
 
 impl From<&ErrorCounts> for ErrorsWire {
@@ -59,5 +60,40 @@ pub fn endpoint_result_with(
         histogram: encode_histogram(&total.latency),
         windows,
         error_samples: Vec::new(),
+    }
+}
+
+/// A scenario's iterations as the result file holds them. `measured_s`: the seconds they are
+/// counted over (for iterations per minute).
+pub fn flow_result(
+    scenario: &str,
+    f: &FlowWindow,
+    endpoints: &[String],
+    measured_s: f64,
+) -> FlowResult {
+    let failed = f.failed();
+    let ended = f.completed + failed;
+    let mut failed_at = std::collections::BTreeMap::new();
+    for &(e, n) in &f.failed_at {
+        let name = endpoints
+            .get(e)
+            .cloned()
+            .unwrap_or_else(|| format!("step {e}"));
+        *failed_at.entry(name).or_insert(0) += n;
+    }
+    FlowResult {
+        scenario: scenario.to_string(),
+        started: f.started,
+        completed: f.completed,
+        failed,
+        failed_at,
+        completion_rate: if ended == 0 {
+            1.0
+        } else {
+            ratio(f.completed, ended)
+        },
+        iterations_per_min: per_second(f.completed, measured_s) * 60.0,
+        duration_ms: percentiles(&f.duration),
+        histogram: encode_histogram(&f.duration),
     }
 }

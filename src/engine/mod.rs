@@ -13,6 +13,7 @@ pub mod convert;
 pub mod events;
 mod failure;
 pub mod http1;
+mod phases;
 pub mod shape;
 pub mod step;
 mod timer;
@@ -192,8 +193,17 @@ async fn run_trial(
     });
 
     let measured_windows = load.duration.as_secs_f64().ceil() as usize;
-    let mut collector = TrialCollector::new(profile.endpoints.clone(), measured_windows);
     let shape = Shape::new(load.shape());
+    let warmup = load.warmup.as_secs_f64();
+    let asked = (0..measured_windows.max(1))
+        .map(|w| shape.level_at(warmup + w as f64 + 0.5))
+        .collect();
+    let mut collector = TrialCollector::new(
+        profile.endpoints.clone(),
+        profile.scenarios.iter().map(|s| s.name.clone()).collect(),
+        load.phases(),
+        asked,
+    );
     let stage_ends = stage_ends(profile);
     let mut stage = None;
     let mut stopped: Option<StopReason> = None;

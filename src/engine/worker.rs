@@ -78,6 +78,7 @@ pub fn run(mut spec: WorkerSpec) -> Result<(), String> {
         end,
         recorder: RefCell::new(Recorder::new(
             profile.endpoints.len(),
+            profile.scenarios.len(),
             measure_start,
             spec.sink.clone(),
         )),
@@ -184,11 +185,22 @@ async fn iteration(
     } else {
         &scenario.on_start[..]
     };
+    w.recorder.borrow_mut().iteration_started(s, Instant::now());
+    // The flow's duration: from its first step sent (on_start steps, once per user, excluded)
+    // to its last response; there is no think time inside an iteration.
+    let mut first_sent = None;
+    let mut last_done = Instant::now();
     for (n, step) in on_start.iter().chain(scenario.steps.iter()).enumerate() {
-        if Instant::now() >= w.end {
+        let now = Instant::now();
+        if now >= w.end {
+            w.recorder.borrow_mut().iteration_failed(s, None, now);
             return false;
         }
+        if n == on_start.len() {
+            first_sent = Some(now);
+        }
         let r = execute(&cx, step, user, scheduled.take()).await;
+        last_done = r.done;
         let mut recorder = w.recorder.borrow_mut();
         recorder.record(step.endpoint, r.done, r.outcome);
         if let (Some(kind), Some(cause)) = (r.outcome.error, &r.cause) {
@@ -197,15 +209,19 @@ async fn iteration(
                 recorder.sample(step.endpoint, kind, text);
             }
         }
-        drop(recorder);
         if r.outcome.error.is_some() {
+            recorder.iteration_failed(s, Some(step.endpoint), r.done);
             return false;
         }
+        drop(recorder);
         if n + 1 == on_start.len() {
             user.started[s] = true;
         }
     }
-    w.recorder.borrow_mut().iteration_done(Instant::now());
+    let took = last_done.saturating_duration_since(first_sent.unwrap_or(last_done));
+    w.recorder
+        .borrow_mut()
+        .iteration_done(s, Instant::now(), took);
     true
 }
 
@@ -215,13 +231,23 @@ async fn closed_user(w: Rc<Shared>, i: u64) {
     let end = w.end;
     // Every worker starts at the trial's instant, not when its thread happens to be ready.
     tokio::time::sleep_until(w.trial_start.into()).await;
+    // Whether this user is counted among the active ones.
+    let mut counted = false;
     loop {
         let now = Instant::now();
         if now >= end {
+            if counted {
+                w.recorder.borrow_mut().user_active(false);
+            }
             return;
         }
         let t = now.saturating_duration_since(w.trial_start).as_secs_f64();
-        if !w.shape.user_active(i, t) {
+        let active = w.shape.user_active(i, t);
+        if active != counted {
+            w.recorder.borrow_mut().user_active(active);
+            counted = active;
+        }
+        if !active {
             match w.shape.next_active(i, t) {
                 Some(at) => {
                     let at = w.trial_start + Duration::from_secs_f64(at);

@@ -136,6 +136,9 @@ mod tests {
                 iterations: 3,
                 dropped_iterations: 0,
                 endpoints: vec![endpoint(&[1000, 2000, 3000], 1)],
+                stages: Vec::new(),
+                load: Vec::new(),
+                flows: Vec::new(),
             }],
             client: None,
         }

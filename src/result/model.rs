@@ -112,6 +112,9 @@ pub struct LoadMeta {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StageMeta {
+    /// Stage names were added within v1: older files have none (`stage N` is meant).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub duration_s: f64,
     pub target: f64,
 }
@@ -126,6 +129,76 @@ pub struct TrialResult {
     pub iterations: u64,
     pub dropped_iterations: u64,
     pub endpoints: Vec<EndpointResult>,
+    /// Per stage, for a profile with stages (added within v1: without them, the trial is its one
+    /// phase, `steady`). Each stage's figures are those of its measured seconds, exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageResult>,
+    /// Per measured second, beside the endpoints' windows of the same index: its stage, the
+    /// load asked for and what was achieved (added within v1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<LoadWindow>,
+    /// Per scenario: the user flow over the measured part (added within v1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowResult>,
+}
+
+/// One stage of a trial: its measured seconds and what they measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageResult {
+    pub name: String,
+    /// Its seconds are the trial's measured windows `first_window` .. `first_window + windows`.
+    pub first_window: usize,
+    pub windows: usize,
+    /// The load level the stage ends at: users (closed model) or iterations per second (open).
+    pub target: f64,
+    pub measured_s: f64,
+    pub iterations: u64,
+    pub dropped_iterations: u64,
+    /// Per endpoint, the figures of the trial's endpoints for these seconds (the seconds
+    /// themselves are in the trial's windows, so `windows` is empty here).
+    pub endpoints: Vec<EndpointResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowResult>,
+}
+
+/// One measured second's load.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadWindow {
+    /// Index of the second's stage in the trial's `stages` (0 without stages).
+    pub stage: usize,
+    /// Users (closed model) or iterations per second (open model) asked for, mid-second.
+    pub asked: f64,
+    /// At the end of the second: closed-model users in their active period, and iterations in
+    /// progress.
+    pub active_users: u64,
+    pub in_flight: u64,
+    /// Iterations started, completed (every step a success) and dropped at `max_in_flight`.
+    pub started: u64,
+    pub completed: u64,
+    pub dropped: u64,
+}
+
+/// One scenario as a user flow.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlowResult {
+    pub scenario: String,
+    pub started: u64,
+    /// Iterations whose every step succeeded.
+    pub completed: u64,
+    pub failed: u64,
+    /// Failed iterations by the step (its endpoint) they failed at.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_at: BTreeMap<String, u64>,
+    /// completed / (completed + failed); 1 when none ended.
+    pub completion_rate: f64,
+    /// Completed iterations per minute of measured time.
+    pub iterations_per_min: f64,
+    /// Iteration duration of completed iterations, first step sent → last response (think time
+    /// and `on_start` steps excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<Percentiles>,
+    /// Its histogram in µs, encoded like an endpoint's.
+    pub histogram: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -62,6 +62,9 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
             iterations: 3000,
             dropped_iterations: 0,
             endpoints: eps,
+            stages: Vec::new(),
+            load: Vec::new(),
+            flows: Vec::new(),
         });
     }
     RunResult {

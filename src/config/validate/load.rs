@@ -21,6 +21,7 @@ pub(super) fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrid
         }
     };
     let warmup = cx.opt_duration(&key(p, "warmup"), l.warmup.as_ref(), Duration::ZERO, true);
+    check_stage_names(cx, p, &stages, warmup);
     let ramp_up = cx.opt_duration(&key(p, "ramp_up"), l.ramp_up.as_ref(), Duration::ZERO, true);
     let duration = measured(cx, p, &l, o, &stages, warmup);
     if ramp_up > warmup + duration {
@@ -101,12 +102,46 @@ fn stages(cx: &mut Ctx<'_>, p: &[Seg], l: &RawLoad) -> Vec<Stage> {
                     None
                 }
             };
+            let name = match &s.name {
+                Some(n) if n.trim().is_empty() => {
+                    cx.problem(&key(&sp, "name"), "an empty stage name; give one, e.g. name = \"peak\", or leave it out for \"stage N\"");
+                    None
+                }
+                Some(n) => Some(n.trim().to_string()),
+                None => Some(format!("stage {}", i + 1)),
+            };
+            if let Some(d) = duration.filter(|d| d.subsec_nanos() != 0) {
+                cx.problem(
+                    &key(&sp, "duration"),
+                    format!("{}: stage durations are whole seconds, so that every 1-second window of the result lies in one stage", humantime::format_duration(d)),
+                );
+            }
             Some(Stage {
+                name: name?,
                 duration: duration?,
                 target: target?,
             })
         })
         .collect()
+}
+
+/// Stage names are unique (rules and reports name stages), and with stages the warmup is whole
+/// seconds, like the stages.
+fn check_stage_names(cx: &mut Ctx<'_>, p: &[Seg], stages: &[Stage], warmup: Duration) {
+    for (i, s) in stages.iter().enumerate() {
+        if stages[..i].iter().any(|o| o.name == s.name) {
+            cx.problem(
+                &key(&idx(p, "stages", i), "name"),
+                format!("two stages are named \"{}\"; names must differ", s.name),
+            );
+        }
+    }
+    if !stages.is_empty() && warmup.subsec_nanos() != 0 {
+        cx.problem(
+            &key(p, "warmup"),
+            format!("{}: with stages the warmup is whole seconds, so that every 1-second window lies in one stage", humantime::format_duration(warmup)),
+        );
+    }
 }
 
 fn peak(stages: &[Stage]) -> f64 {

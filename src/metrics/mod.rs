@@ -7,192 +7,17 @@
 
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::result::{new_histogram, MAX_LATENCY_US, SAMPLES_PER_ENDPOINT};
+use crate::result::{MAX_LATENCY_US, SAMPLES_PER_ENDPOINT};
 
-/// Why a request did not count as a success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// A response with a status the step does not expect.
-    Status(u16),
-    /// No complete response within `request_timeout`.
-    Timeout,
-    /// The connection could not be made.
-    Connect,
-    /// The connection broke (reset or closed before the response was complete).
-    Reset,
-    /// The response was not valid HTTP (malformed status line or headers).
-    Protocol,
-    /// The response failed an `expect` check other than the status (e.g. `body_contains`).
-    Check,
-    /// A `capture` found nothing, or a template needed a variable not captured yet.
-    Capture,
-}
+mod errors;
+mod flow;
+mod window;
 
-impl ErrorKind {
-    /// How the kind is named in results and reports: `status 503`, `timeout`, `reset`, ….
-    pub fn label(&self) -> String {
-        match self {
-            ErrorKind::Status(code) => format!("status {code}"),
-            ErrorKind::Timeout => "timeout".into(),
-            ErrorKind::Connect => "connect".into(),
-            ErrorKind::Reset => "reset".into(),
-            ErrorKind::Protocol => "protocol".into(),
-            ErrorKind::Check => "check".into(),
-            ErrorKind::Capture => "capture".into(),
-        }
-    }
-}
-
-/// The first failure of one kind on one endpoint, described for people (secrets redacted).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorSample {
-    pub endpoint: usize,
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ErrorCounts {
-    /// Unexpected statuses and how often each was seen (a handful of codes at most).
-    pub status: Vec<(u16, u64)>,
-    pub timeout: u64,
-    pub connect: u64,
-    pub reset: u64,
-    pub protocol: u64,
-    pub check: u64,
-    pub capture: u64,
-}
-
-impl ErrorCounts {
-    pub fn add(&mut self, kind: ErrorKind, n: u64) {
-        match kind {
-            ErrorKind::Status(code) => match self.status.iter_mut().find(|(c, _)| *c == code) {
-                Some((_, count)) => *count += n,
-                None => self.status.push((code, n)),
-            },
-            ErrorKind::Timeout => self.timeout += n,
-            ErrorKind::Connect => self.connect += n,
-            ErrorKind::Reset => self.reset += n,
-            ErrorKind::Protocol => self.protocol += n,
-            ErrorKind::Check => self.check += n,
-            ErrorKind::Capture => self.capture += n,
-        }
-    }
-
-    pub fn merge(&mut self, other: &ErrorCounts) {
-        for &(code, n) in &other.status {
-            self.add(ErrorKind::Status(code), n);
-        }
-        self.timeout += other.timeout;
-        self.connect += other.connect;
-        self.reset += other.reset;
-        self.protocol += other.protocol;
-        self.check += other.check;
-        self.capture += other.capture;
-    }
-
-    pub fn total(&self) -> u64 {
-        self.status.iter().map(|(_, n)| n).sum::<u64>()
-            + self.timeout
-            + self.connect
-            + self.reset
-            + self.protocol
-            + self.check
-            + self.capture
-    }
-}
-
-/// What one endpoint saw in one window.
-#[derive(Debug, Clone)]
-pub struct EndpointWindow {
-    /// Latency of successful requests, µs.
-    pub latency: Histogram<u64>,
-    /// Completed requests, successes and errors.
-    pub requests: u64,
-    pub errors: ErrorCounts,
-    pub bytes_received: u64,
-}
-
-impl EndpointWindow {
-    pub fn new() -> Self {
-        EndpointWindow {
-            latency: new_histogram(),
-            requests: 0,
-            errors: ErrorCounts::default(),
-            bytes_received: 0,
-        }
-    }
-
-    pub fn merge(&mut self, other: &EndpointWindow) {
-        // Both histograms have the same bounds, so adding cannot fail.
-        let _ = self.latency.add(&other.latency);
-        self.requests += other.requests;
-        self.errors.merge(&other.errors);
-        self.bytes_received += other.bytes_received;
-    }
-
-    /// Empties the window, keeping the histogram's allocation.
-    pub fn reset(&mut self) {
-        self.latency.reset();
-        self.requests = 0;
-        self.errors = ErrorCounts::default();
-        self.bytes_received = 0;
-    }
-}
-
-impl Default for EndpointWindow {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// One endpoint's data for one second, as sent from a worker: the histogram as a sparse list of
-/// (bucket value, count) pairs, a few hundred bytes instead of the full bucket array.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EndpointDelta {
-    pub latency: Vec<(u64, u64)>,
-    pub requests: u64,
-    pub errors: ErrorCounts,
-    pub bytes_received: u64,
-}
-
-impl EndpointDelta {
-    fn take(from: &mut EndpointWindow) -> Self {
-        let latency = from
-            .latency
-            .iter_recorded()
-            .map(|v| (v.value_iterated_to(), v.count_at_value()))
-            .collect();
-        let d = EndpointDelta {
-            latency,
-            requests: from.requests,
-            errors: std::mem::take(&mut from.errors),
-            bytes_received: from.bytes_received,
-        };
-        from.reset();
-        d
-    }
-
-    /// Adds this delta to `into` exactly (bucket values re-recorded land in the same bucket).
-    pub fn add_to(&self, into: &mut EndpointWindow) {
-        for &(value, count) in &self.latency {
-            let _ = into.latency.record_n(value, count);
-        }
-        into.requests += self.requests;
-        into.errors.merge(&self.errors);
-        into.bytes_received += self.bytes_received;
-    }
-
-    pub fn merge(&mut self, other: &EndpointDelta) {
-        self.latency.extend_from_slice(&other.latency);
-        self.requests += other.requests;
-        self.errors.merge(&other.errors);
-        self.bytes_received += other.bytes_received;
-    }
-}
+pub use errors::{ErrorCounts, ErrorKind, ErrorSample};
+pub use flow::{FlowDelta, FlowWindow};
+pub use window::{EndpointDelta, EndpointWindow};
 
 /// One worker's data for one second. `window` counts seconds from the start of the measured
 /// part of the trial; warmup windows are negative.
@@ -204,6 +29,12 @@ pub struct WindowData {
     pub iterations: u64,
     /// Open model: iterations not started because `max_in_flight` was reached.
     pub dropped: u64,
+    /// Per scenario: iterations started, completed and failed, and how long they took.
+    pub flows: Vec<FlowDelta>,
+    /// At the end of the second: closed-model users in their active period, and iterations in
+    /// progress (both models).
+    pub active_users: u64,
+    pub in_flight: u64,
     /// Failures of a kind this worker had not described before.
     pub samples: Vec<ErrorSample>,
 }
@@ -219,8 +50,11 @@ pub struct Outcome {
 pub struct Recorder {
     window: i64,
     endpoints: Vec<EndpointWindow>,
+    flows: Vec<FlowWindow>,
     iterations: u64,
     dropped: u64,
+    active_users: u64,
+    in_flight: u64,
     measure_start: Instant,
     sink: UnboundedSender<WindowData>,
     /// Kinds already described, per endpoint.
@@ -237,8 +71,10 @@ pub fn window_of(measure_start: Instant, at: Instant) -> i64 {
 }
 
 impl Recorder {
+    /// A recorder for `endpoints` endpoints and `scenarios` scenarios.
     pub fn new(
         endpoints: usize,
+        scenarios: usize,
         measure_start: Instant,
         sink: UnboundedSender<WindowData>,
     ) -> Self {
@@ -246,8 +82,11 @@ impl Recorder {
         Recorder {
             window: window_of(measure_start, now),
             endpoints: (0..endpoints).map(|_| EndpointWindow::new()).collect(),
+            flows: (0..scenarios).map(|_| FlowWindow::new()).collect(),
             iterations: 0,
             dropped: 0,
+            active_users: 0,
+            in_flight: 0,
             measure_start,
             sink,
             sampled: vec![Vec::new(); endpoints],
@@ -290,9 +129,45 @@ impl Recorder {
         }
     }
 
-    pub fn iteration_done(&mut self, at: Instant) {
+    /// An iteration of `scenario` begins.
+    pub fn iteration_started(&mut self, scenario: usize, at: Instant) {
+        self.roll(at);
+        self.in_flight += 1;
+        if let Some(f) = self.flows.get_mut(scenario) {
+            f.started += 1;
+        }
+    }
+
+    /// An iteration of `scenario` completed, every step a success; `took` from its first step
+    /// sent to its last response.
+    pub fn iteration_done(&mut self, scenario: usize, at: Instant, took: Duration) {
         self.roll(at);
         self.iterations += 1;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(f) = self.flows.get_mut(scenario) {
+            f.completed += 1;
+            let us = took.as_micros().clamp(1, MAX_LATENCY_US as u128) as u64;
+            f.duration.saturating_record(us);
+        }
+    }
+
+    /// An iteration of `scenario` ended at a failed step on `endpoint` (None: it was cut short
+    /// by the end of the trial, which is no failure).
+    pub fn iteration_failed(&mut self, scenario: usize, endpoint: Option<usize>, at: Instant) {
+        self.roll(at);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let (Some(f), Some(e)) = (self.flows.get_mut(scenario), endpoint) {
+            f.fail_at(e, 1);
+        }
+    }
+
+    /// A closed-model user enters (+1) or leaves (−1) its active period.
+    pub fn user_active(&mut self, entering: bool) {
+        if entering {
+            self.active_users += 1;
+        } else {
+            self.active_users = self.active_users.saturating_sub(1);
+        }
     }
 
     pub fn dropped(&mut self, at: Instant) {
@@ -309,10 +184,18 @@ impl Recorder {
     }
 
     fn flush(&mut self, next_window: i64) {
+        // A worker with users or iterations still going reports its gauges even in a quiet
+        // second, so the collector's sums are whole.
         let empty = self.iterations == 0
             && self.dropped == 0
+            && self.active_users == 0
+            && self.in_flight == 0
             && self.samples.is_empty()
-            && self.endpoints.iter().all(|e| e.requests == 0);
+            && self.endpoints.iter().all(|e| e.requests == 0)
+            && self
+                .flows
+                .iter()
+                .all(|f| f.started == 0 && f.failed_at.is_empty());
         if !empty {
             // Once per second per worker; the working histograms keep their allocation.
             let data = WindowData {
@@ -320,6 +203,9 @@ impl Recorder {
                 endpoints: self.endpoints.iter_mut().map(EndpointDelta::take).collect(),
                 iterations: std::mem::take(&mut self.iterations),
                 dropped: std::mem::take(&mut self.dropped),
+                flows: self.flows.iter_mut().map(FlowDelta::take).collect(),
+                active_users: self.active_users,
+                in_flight: self.in_flight,
                 samples: std::mem::take(&mut self.samples),
             };
             let _ = self.sink.send(data);
@@ -357,7 +243,7 @@ mod tests {
     fn a_later_request_sends_the_finished_window() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let start = Instant::now();
-        let mut r = Recorder::new(2, start, tx);
+        let mut r = Recorder::new(2, 1, start, tx);
         let ok = Outcome {
             latency: Duration::from_millis(5),
             bytes_received: 10,
