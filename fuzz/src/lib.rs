@@ -11,7 +11,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
-use perfgate::compare::rules::Thresholds;
+use perfgate::compare::rules::{Names, Subject, Thresholds};
 use perfgate::config::{self, Overrides};
 use perfgate::engine::http1::read_from_bytes;
 use perfgate::report::{self, Format};
@@ -60,11 +60,20 @@ pub fn thresholds(data: &[u8]) {
     match Thresholds::parse(text, Path::new("thresholds.toml")) {
         Ok(th) => {
             for e in ENDPOINTS {
-                for m in th.metrics_for(e) {
-                    black_box(th.policy(e, m));
+                for stage in ["steady", "peak"] {
+                    for subject in [Subject::endpoint(e, stage), Subject::flow(e, stage)] {
+                        for m in th.metrics_for(&subject) {
+                            black_box(th.policy(&subject, m));
+                        }
+                    }
                 }
             }
-            let names: Vec<String> = ENDPOINTS.iter().map(|e| e.to_string()).collect();
+            black_box((th.degradations(), th.recoveries(), th.aborts()));
+            let names = Names {
+                endpoints: ENDPOINTS.iter().map(|e| e.to_string()).collect(),
+                stages: vec!["steady".into(), "peak".into()],
+                scenarios: vec!["browse".into()],
+            };
             if let Some(problems) = th.unmatched(&names) {
                 black_box(problems.to_string());
             }

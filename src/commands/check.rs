@@ -37,8 +37,8 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
         gate::thresholds(&opts.gate),
         gate::baseline(&opts.gate),
     )?;
-    let endpoints = gate::union(base.endpoint_names(), profile.endpoints.clone());
-    if let Some(e) = th.unmatched(&endpoints) {
+    let names = gate::union(compare::names_of(&[&base]), gate::profile_names(&profile));
+    if let Some(e) = th.unmatched(&names) {
         return Err(Failure::Rules(e));
     }
     // The load is known before running: refuse a mismatch now rather than after the run.

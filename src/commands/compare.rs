@@ -26,8 +26,7 @@ pub async fn compare(opts: CompareOptions) -> Result<Outcome, Failure> {
         gate::baseline(&opts.gate),
         gate::current(&opts.current),
     )?;
-    let endpoints = gate::union(base.endpoint_names(), cur.endpoint_names());
-    if let Some(e) = th.unmatched(&endpoints) {
+    if let Some(e) = th.unmatched(&compare::names_of(&[&base, &cur])) {
         return Err(Failure::Rules(e));
     }
     gate::comparable(&base, &cur, opts.gate.allow_mismatch)?;

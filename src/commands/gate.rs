@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::baseline::BaselineError;
 use crate::commands::failure::{Failure, Outcome};
-use crate::compare::rules::Thresholds;
+use crate::compare::rules::{Names, Thresholds};
 use crate::compare::{self, Comparison, Verdict};
 use crate::report::{self, Format};
 use crate::result::RunResult;
@@ -69,11 +69,26 @@ pub fn current(path: &Path) -> Result<RunResult, Failure> {
     })
 }
 
-/// The endpoints of both sides, each once, in first-seen order.
-pub fn union(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
-    for e in b {
-        if !a.contains(&e) {
-            a.push(e);
+/// The names a profile will give its results: endpoints, stages (the phases), scenarios.
+pub fn profile_names(p: &crate::config::Profile) -> Names {
+    Names {
+        endpoints: p.endpoints.clone(),
+        stages: p.load.phases().into_iter().map(|ph| ph.name).collect(),
+        scenarios: p.scenarios.iter().map(|s| s.name.clone()).collect(),
+    }
+}
+
+/// Both sets of names, each once, in first-seen order.
+pub fn union(mut a: Names, b: Names) -> Names {
+    for (into, from) in [
+        (&mut a.endpoints, b.endpoints),
+        (&mut a.stages, b.stages),
+        (&mut a.scenarios, b.scenarios),
+    ] {
+        for e in from {
+            if !into.contains(&e) {
+                into.push(e);
+            }
         }
     }
     a

@@ -206,11 +206,30 @@ async fn execute_until_stopped(
     };
     // The planned trials, then as many more as `more` asks for, against the same target.
     let mut batch = 0..profile.load.trials;
-    let outcome = loop {
+    let restart = profile.target.restart_per_trial;
+    let mut fresh = true;
+    let outcome: Result<Option<StopReason>, RunError> = loop {
+        // With a fresh target per trial, a batch runs one trial at a time.
+        let segment = if restart {
+            batch.start..(batch.start + 1).min(batch.end)
+        } else {
+            batch.clone()
+        };
+        if !fresh {
+            if let Some(tp) = target.take() {
+                tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
+                    .await;
+            }
+            match start_target(&profile, &dir, &mut stop_rx).await {
+                Ok(tp) => target = tp,
+                Err(e) => break Err(e),
+            }
+        }
+        fresh = !restart;
         let output = {
             let run = engine::run(
                 profile.clone(),
-                batch.clone(),
+                segment.clone(),
                 workers,
                 stop_rx.clone(),
                 observer,
@@ -234,12 +253,16 @@ async fn execute_until_stopped(
         };
         let output = match output {
             Ok(o) => o,
-            Err(e) => break Err(e),
+            Err(e) => break Err(e.into()),
         };
         result.trials.extend(output.trials);
         result.complete = output.stopped.is_none();
         if output.stopped.is_some() {
             break Ok(output.stopped);
+        }
+        if segment.end < batch.end {
+            batch = segment.end..batch.end;
+            continue;
         }
         let next = more(&result);
         if next == 0 {
@@ -256,7 +279,7 @@ async fn execute_until_stopped(
             eprintln!("last output of the target:\n  {}", tail.join("\n  "));
         }
     }
-    let stopped = outcome.map_err(RunError::from)?;
+    let stopped = outcome?;
     result.incomplete_reason = stopped.as_ref().map(|r| r.to_string());
     result.client = crate::meta::client_stats();
     Ok(Ran { result, stopped })

@@ -32,7 +32,9 @@ pub fn validate(opts: ValidateOptions) -> Result<Outcome, Failure> {
     }
     // Rules are matched against the endpoints only when both read.
     let unmatched = match (&profile, &rules) {
-        (Ok(p), Ok(r)) => r.unmatched(&p.endpoints).map(Failure::Rules),
+        (Ok(p), Ok(r)) => r
+            .unmatched(&super::gate::profile_names(p))
+            .map(Failure::Rules),
         _ => None,
     };
     if let (Ok(r), Ok(_), None) = (&rules, &profile, &unmatched) {

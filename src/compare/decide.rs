@@ -119,10 +119,11 @@ fn relative_verdict(
     };
     if worse && magnitude >= threshold && big_enough {
         return Some(if ev.significant_worse {
-            let limit = if threshold < policy.max_regression {
+            let limit = if ev.test.is_some() {
                 format!(
-                    "fail threshold {}: {} allowed, less its noise",
+                    "past its fail threshold {}, between warn {} and max_regression {}",
                     units::percent(threshold),
+                    units::percent(policy.warn),
                     units::percent(policy.max_regression)
                 )
             } else {

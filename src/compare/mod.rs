@@ -17,8 +17,10 @@ pub mod comparability;
 mod decide;
 pub mod disturbed;
 pub mod model;
+mod rows;
 pub mod rules;
 mod sides;
+mod stages;
 pub mod stats;
 mod windows;
 
@@ -29,10 +31,9 @@ pub use model::*;
 use crate::result::RunResult;
 use crate::units;
 use decide::{decide, Evidence};
-use rules::{Metric, Policy, Thresholds};
-use sides::{latency_ms, side, value, Side};
+use rules::{Names, Policy, Thresholds};
+pub use sides::stage_names;
 use stats::RatioTest;
-use windows::window_bootstrap;
 
 /// Trials per side from which the comparison is trial-level.
 pub const MIN_TRIALS: usize = 5;
@@ -83,17 +84,25 @@ struct Pending {
     /// One-sided p-values of a worsening and of an improvement.
     p_worse: Option<f64>,
     p_better: Option<f64>,
-    /// For error rates: the baseline rate and both sides' requests, for the detectable rise.
+    /// For rates: the baseline rate and both sides' counts, for the detectable rise.
     rates: Option<(f64, u64, u64)>,
 }
 
 /// How the two sides are compared: trial by trial (leaving out a disturbed trial), or by
-/// 1-second windows.
+/// 1-second windows; and whether rows name their stage.
 struct Method<'a> {
     trial_level: bool,
     th: &'a Thresholds,
     skip_base: Option<usize>,
     skip_cur: Option<usize>,
+    /// Whether the results have stages (else the one implicit phase is not named in rows).
+    staged: bool,
+}
+
+impl Method<'_> {
+    fn shown_stage<'s>(&self, stage: &'s str) -> Option<&'s str> {
+        self.staged.then_some(stage)
+    }
 }
 
 pub fn compare(
@@ -115,41 +124,140 @@ pub fn compare_at(
     cur_label: &str,
     look: Look,
 ) -> Comparison {
-    let comp = comparability(base, cur);
-    let mut names = base.endpoint_names();
-    for n in cur.endpoint_names() {
-        if !names.contains(&n) {
-            names.push(n);
+    judge_result(Some((base, base_label)), cur, th, cur_label, look)
+}
+
+/// What the rules can judge of one result with no baseline: absolute limits, stages against
+/// stages, flows' limits, recovery. The checks against a baseline are skipped, and said to be.
+pub fn judge_alone(cur: &RunResult, th: &Thresholds, cur_label: &str) -> Comparison {
+    judge_result(None, cur, th, cur_label, Look::only(th))
+}
+
+/// The names a result has, for rules that must name something that exists.
+pub fn names_of(results: &[&RunResult]) -> Names {
+    let mut n = Names::default();
+    let add = |into: &mut Vec<String>, v: Vec<String>| {
+        for x in v {
+            if !into.contains(&x) {
+                into.push(x);
+            }
         }
+    };
+    for r in results {
+        add(&mut n.endpoints, r.endpoint_names());
+        add(&mut n.stages, sides::stage_names(r));
+        add(
+            &mut n.scenarios,
+            r.trials
+                .iter()
+                .flat_map(|t| t.flows.iter().map(|f| f.scenario.clone()))
+                .collect(),
+        );
     }
-    let trial_level = base.trials.len() >= MIN_TRIALS && cur.trials.len() >= MIN_TRIALS;
+    n
+}
+
+fn judge_result(
+    base: Option<(&RunResult, &str)>,
+    cur: &RunResult,
+    th: &Thresholds,
+    cur_label: &str,
+    look: Look,
+) -> Comparison {
+    let b = base.map(|(b, _)| b);
+    let comp = b.map(|b| comparability(b, cur));
+    let sides: Vec<&RunResult> = b.into_iter().chain(std::iter::once(cur)).collect();
+    let names = names_of(&sides);
+    let enough = |r: &RunResult| r.trials.len() >= MIN_TRIALS;
+    let trial_level = enough(cur) && b.is_none_or(enough);
     let left_out = |r: &RunResult| trial_level.then(|| disturbed::disturbed_trial(r)).flatten();
-    let (base_d, cur_d) = (left_out(base), left_out(cur));
+    let (base_d, cur_d) = (b.and_then(left_out), left_out(cur));
+    let staged = sides
+        .iter()
+        .any(|r| r.trials.iter().any(|t| !t.stages.is_empty()));
     let method = Method {
         trial_level,
         th,
         skip_base: base_d.as_ref().map(|d| d.position),
         skip_cur: cur_d.as_ref().map(|d| d.position),
+        staged,
     };
-    let mut pending: Vec<Pending> = names
-        .iter()
-        .flat_map(|name| endpoint_rows(name, base, cur, &method))
-        .collect();
+    let mut pending: Vec<Pending> = Vec::new();
+    for stage in &names.stages {
+        for e in &names.endpoints {
+            pending.extend(rows::endpoint_rows(e, stage, b, cur, &method));
+        }
+        for f in &names.scenarios {
+            pending.extend(rows::flow_rows(f, stage, b, cur, &method));
+        }
+    }
+    for d in th.degradations() {
+        pending.extend(stages::degradation_rows(cur, &d, &method));
+    }
+    for r in th.recoveries() {
+        pending.extend(stages::recovery_rows(cur, &r, &method));
+    }
     let rows = judge(&mut pending, look.alpha);
     let verdict = rows
         .iter()
         .map(|r| r.verdict)
         .max()
         .unwrap_or(Verdict::Pass);
-    let low_confidence = (!trial_level).then(|| {
+    let base_trials = b.map_or(0, |b| b.trials.len());
+    let low_confidence = (!trial_level && b.is_some()).then(|| {
         format!(
             "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. Set load.trials = {MIN_TRIALS} (or more) and record the baseline again for trial-level statistics.",
-            units::plural(base.trials.len(), "trial", "trials"),
+            units::plural(base_trials, "trial", "trials"),
             cur.trials.len()
         )
     });
-    let mut warnings = comp.warnings;
-    let disturbed: Vec<DisturbedTrial> = [("baseline", base_d), ("current", cur_d)]
+    let mut warnings = comp.map(|c| c.warnings).unwrap_or_default();
+    if b.is_none() {
+        warnings.push("no baseline: only the rules that need none were judged (absolute limits, stages against stages, flows' limits, recovery); the checks against a baseline were skipped".to_string());
+    }
+    let disturbed = disturbed_notes([("baseline", base_d), ("current", cur_d)], &mut warnings);
+    let info = |r: &RunResult, label: &str| SideInfo {
+        label: label.to_string(),
+        started_at: r.meta.started_at.clone(),
+        git_sha: r.meta.git.as_ref().and_then(|g| g.sha.clone()),
+        trials: r.trials.len(),
+        complete: r.complete,
+    };
+    Comparison {
+        format: FORMAT.to_string(),
+        verdict,
+        profile: cur.meta.profile.name.clone(),
+        baseline: match base {
+            Some((b, label)) => info(b, label),
+            None => SideInfo {
+                label: "no baseline".to_string(),
+                started_at: String::new(),
+                git_sha: None,
+                trials: 0,
+                complete: true,
+            },
+        },
+        current: info(cur, cur_label),
+        method: MethodInfo {
+            kind: if trial_level { "trials" } else { "windows" }.to_string(),
+            confidence: th.confidence,
+            alpha: look.alpha,
+            look: look.index,
+            looks: look.of,
+            low_confidence,
+        },
+        warnings,
+        disturbed,
+        rows,
+    }
+}
+
+/// The trials left out, as notes and as data.
+fn disturbed_notes<const N: usize>(
+    sides: [(&str, Option<disturbed::Disturbed>); N],
+    warnings: &mut Vec<String>,
+) -> Vec<DisturbedTrial> {
+    sides
         .into_iter()
         .filter_map(|(side, d)| {
             let d = d?;
@@ -170,199 +278,7 @@ pub fn compare_at(
                 others_ms: d.others_ms,
             })
         })
-        .collect();
-    let info = |r: &RunResult, label: &str| SideInfo {
-        label: label.to_string(),
-        started_at: r.meta.started_at.clone(),
-        git_sha: r.meta.git.as_ref().and_then(|g| g.sha.clone()),
-        trials: r.trials.len(),
-        complete: r.complete,
-    };
-    Comparison {
-        format: FORMAT.to_string(),
-        verdict,
-        profile: cur.meta.profile.name.clone(),
-        baseline: info(base, base_label),
-        current: info(cur, cur_label),
-        method: MethodInfo {
-            kind: if trial_level { "trials" } else { "windows" }.to_string(),
-            confidence: th.confidence,
-            alpha: look.alpha,
-            look: look.index,
-            looks: look.of,
-            low_confidence,
-        },
-        warnings,
-        disturbed,
-        rows,
-    }
-}
-
-/// A row with its values and no test yet.
-fn new_row(
-    endpoint: &str,
-    m: Metric,
-    baseline: Option<f64>,
-    current: Option<f64>,
-    verdict: Verdict,
-    reason: &str,
-) -> Row {
-    Row {
-        endpoint: endpoint.to_string(),
-        metric: m,
-        unit: m.unit().to_string(),
-        baseline,
-        current,
-        change: None,
-        interval: None,
-        interval_level: None,
-        p_value: None,
-        p_adjusted: None,
-        allowed: None,
-        detectable: None,
-        verdict,
-        reason: reason.to_string(),
-    }
-}
-
-/// The rows of one endpoint, one per metric gated for it.
-fn endpoint_rows(name: &str, base: &RunResult, cur: &RunResult, method: &Method) -> Vec<Pending> {
-    let (b, c) = (
-        side(base, name, method.skip_base),
-        side(cur, name, method.skip_cur),
-    );
-    let th = method.th;
-    let metrics = th.metrics_for(name);
-    // Window mode: one bootstrap per endpoint gives every latency metric at once.
-    let boot = match (&b, &c, method.trial_level) {
-        (Some(b), Some(c), false) => Some(window_bootstrap(b, c, &metrics, name)),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    for m in metrics {
-        let policy = th.policy(name, m);
-        let untested = |row: Row, policy: Option<Policy>| Pending {
-            row,
-            policy,
-            test: None,
-            p_worse: None,
-            p_better: None,
-            rates: None,
-        };
-        match (&b, &c) {
-            (Some(b), None) => out.push(untested(
-                new_row(
-                    name,
-                    m,
-                    value(b, m),
-                    None,
-                    Verdict::Missing,
-                    "in the baseline, but no request completed in the current run",
-                ),
-                None,
-            )),
-            (None, Some(c)) => out.push(untested(
-                new_row(
-                    name,
-                    m,
-                    None,
-                    value(c, m),
-                    Verdict::New,
-                    "not in the baseline",
-                ),
-                Some(policy),
-            )),
-            (None, None) => {}
-            (Some(b), Some(c)) => {
-                out.push(tested_row(name, m, b, c, method, boot.as_ref(), policy))
-            }
-        }
-    }
-    out
-}
-
-/// A row both sides have: its values and its test.
-fn tested_row(
-    name: &str,
-    m: Metric,
-    b: &Side,
-    c: &Side,
-    method: &Method,
-    boot: Option<&std::collections::BTreeMap<Metric, Option<RatioTest>>>,
-    policy: Policy,
-) -> Pending {
-    let mut row = new_row(name, m, value(b, m), value(c, m), Verdict::Pass, "");
-    if m.is_latency() && row.baseline.is_some() && row.current.is_none() {
-        row.verdict = Verdict::Missing;
-        row.reason =
-            "no request succeeded in the current run, so there is no latency to compare".into();
-    }
-    let mut rates = None;
-    let test = match m {
-        Metric::ErrorRate => {
-            rates = Some((b.errors as f64 / b.requests as f64, b.requests, c.requests));
-            stats::two_proportions(b.errors, b.requests, c.errors, c.requests)
-                .map(RatioTest::p_only)
-        }
-        _ if method.trial_level => trial_test(&mut row, b, c),
-        _ => boot.and_then(|bt| bt.get(&m).copied().flatten()),
-    };
-    if let (Some(bv), Some(cv)) = (row.baseline, row.current) {
-        row.change = (bv > 0.0)
-            .then(|| cv / bv - 1.0)
-            .or((cv > 0.0).then_some(f64::INFINITY));
-    }
-    // The direction of the change: from the test's estimate, or (error rates) the values.
-    let up = match (&test, row.baseline, row.current) {
-        (Some(t), _, _) if t.se.is_some() => t.log_ratio > 0.0,
-        (_, Some(bv), Some(cv)) => cv > bv,
-        _ => false,
-    };
-    let worse_is_up = m.higher_is_worse();
-    let (p_worse, p_better) = match &test {
-        Some(t) => {
-            let towards = t.p / 2.0;
-            let away = 1.0 - t.p / 2.0;
-            if up == worse_is_up {
-                (Some(towards), Some(away))
-            } else {
-                (Some(away), Some(towards))
-            }
-        }
-        None => (None, None),
-    };
-    row.p_value = p_worse;
-    row.allowed = Some(policy.max_regression);
-    Pending {
-        row,
-        policy: Some(policy),
-        test,
-        p_worse,
-        p_better,
-        rates,
-    }
-}
-
-/// The trial-level test of a latency or throughput row. The values shown become what the test
-/// compares: the geometric means of the per-trial values, so that the change is their ratio.
-fn trial_test(row: &mut Row, b: &Side, c: &Side) -> Option<RatioTest> {
-    let m = row.metric;
-    let per_trial = |s: &Side| -> Vec<f64> {
-        if m == Metric::Throughput {
-            s.trial_rps.clone()
-        } else {
-            s.trial_hists
-                .iter()
-                .filter_map(|h| latency_ms(h, m))
-                .collect()
-        }
-    };
-    let (xs, ys) = (per_trial(b), per_trial(c));
-    if let (Some(gx), Some(gy)) = (stats::geometric_mean(&xs), stats::geometric_mean(&ys)) {
-        row.baseline = Some(gx);
-        row.current = Some(gy);
-    }
-    stats::welch_log_ratio(&xs, &ys)
+        .collect()
 }
 
 /// Holm's correction of both one-sided families, the interval each verdict uses, what each

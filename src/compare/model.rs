@@ -90,7 +90,18 @@ pub struct DisturbedTrial {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Row {
+    /// The endpoint (empty for a flow's row).
     pub endpoint: String,
+    /// The scenario, for a flow's row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// The stage, when the profile has stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// For degradation under load: the stage of the same run the row is compared with
+    /// (`baseline` is then that stage's value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_stage: Option<String>,
     pub metric: Metric,
     /// ms for latency, % for error rate, req/s for throughput.
     pub unit: String,
@@ -141,5 +152,23 @@ pub struct Comparison {
 impl Comparison {
     pub fn count(&self, v: Verdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == v).count()
+    }
+}
+
+impl Row {
+    /// What the row is about, for people: `GET /x`, `flow checkout`, `GET /x @ peak`,
+    /// `GET /x @ peak vs baseline`.
+    pub fn subject(&self) -> String {
+        let mut s = match &self.scenario {
+            Some(f) => format!("flow {f}"),
+            None => self.endpoint.clone(),
+        };
+        if let Some(st) = &self.stage {
+            s.push_str(&format!(" @ {st}"));
+        }
+        if let Some(vs) = &self.vs_stage {
+            s.push_str(&format!(" vs {vs}"));
+        }
+        s
     }
 }

@@ -135,6 +135,45 @@ pub fn welch_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> {
     })
 }
 
+/// A paired t-test on the log ratios of matched values (each pair from one trial): their mean,
+/// its standard error and n − 1 degrees of freedom. Needs ≥ 2 positive pairs.
+pub fn paired_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> {
+    if baseline.len() != current.len()
+        || baseline.len() < 2
+        || baseline
+            .iter()
+            .chain(current)
+            .any(|v| *v <= 0.0 || !v.is_finite())
+    {
+        return None;
+    }
+    let d: Vec<f64> = baseline
+        .iter()
+        .zip(current)
+        .map(|(b, c)| (c / b).ln())
+        .collect();
+    let n = d.len() as f64;
+    let diff = mean(&d);
+    let se = (variance(&d) / n).sqrt();
+    if se < 1e-12 {
+        let p = if diff.abs() < 1e-12 { 1.0 } else { 0.0 };
+        return Some(RatioTest {
+            log_ratio: diff,
+            se: Some(0.0),
+            df: f64::INFINITY,
+            p,
+        });
+    }
+    let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?;
+    let p = 2.0 * (1.0 - t.cdf(diff.abs() / se));
+    Some(RatioTest {
+        log_ratio: diff,
+        se: Some(se),
+        df: n - 1.0,
+        p: p.clamp(0.0, 1.0),
+    })
+}
+
 /// Two-proportion z-test (pooled), two-sided: are the error rates e1/n1 and e2/n2 different?
 pub fn two_proportions(e1: u64, n1: u64, e2: u64, n2: u64) -> Option<f64> {
     if n1 == 0 || n2 == 0 {

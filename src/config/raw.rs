@@ -36,6 +36,7 @@ pub struct RawTarget {
     pub http2: Option<bool>,
     pub ca_file: Option<String>,
     pub insecure: Option<bool>,
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

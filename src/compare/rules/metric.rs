@@ -38,6 +38,16 @@ pub enum Metric {
     Max,
     ErrorRate,
     Throughput,
+    /// A flow's completed iterations among those that ended.
+    CompletionRate,
+    /// A flow's iteration duration (first step sent → last response).
+    IterationP50,
+    IterationP95,
+    IterationP99,
+    /// A flow's completed iterations per minute.
+    IterationsPerMin,
+    /// Seconds from a stage's start until a metric is back within a limit, and stays there.
+    RecoveryTime,
 }
 
 impl Metric {
@@ -59,42 +69,80 @@ impl Metric {
             .join(", ")
     }
 
-    /// The quantile of a latency metric (None for mean, max, and non-latency metrics).
+    /// The quantile of a latency metric, of an endpoint's or of a flow's iterations (None for
+    /// mean, max, and the others).
     pub fn quantile(self) -> Option<f64> {
         match self {
-            Metric::P50 => Some(0.5),
+            Metric::P50 | Metric::IterationP50 => Some(0.5),
             Metric::P75 => Some(0.75),
             Metric::P90 => Some(0.9),
-            Metric::P95 => Some(0.95),
-            Metric::P99 => Some(0.99),
+            Metric::P95 | Metric::IterationP95 => Some(0.95),
+            Metric::P99 | Metric::IterationP99 => Some(0.99),
             Metric::P999 => Some(0.999),
             _ => None,
         }
     }
 
+    /// An endpoint's latency.
     pub fn is_latency(self) -> bool {
-        !matches!(self, Metric::ErrorRate | Metric::Throughput)
+        matches!(
+            self,
+            Metric::P50
+                | Metric::P75
+                | Metric::P90
+                | Metric::P95
+                | Metric::P99
+                | Metric::P999
+                | Metric::Mean
+                | Metric::Max
+        )
+    }
+
+    /// A flow's iteration duration.
+    pub fn is_iteration_latency(self) -> bool {
+        matches!(
+            self,
+            Metric::IterationP50 | Metric::IterationP95 | Metric::IterationP99
+        )
+    }
+
+    /// A metric of a scenario's flow rather than of an endpoint.
+    pub fn is_flow(self) -> bool {
+        self.is_iteration_latency()
+            || matches!(self, Metric::CompletionRate | Metric::IterationsPerMin)
+    }
+
+    /// A fraction shown as a percentage (limits written "2%", rows in percent).
+    pub fn is_rate(self) -> bool {
+        matches!(self, Metric::ErrorRate | Metric::CompletionRate)
     }
 
     /// Whether a higher value is worse.
     pub fn higher_is_worse(self) -> bool {
-        self != Metric::Throughput
+        !matches!(
+            self,
+            Metric::Throughput | Metric::CompletionRate | Metric::IterationsPerMin
+        )
     }
 
-    /// The unit of a row's values: ms for latency, % for error rate, req/s for throughput.
+    /// The unit of a row's values.
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::ErrorRate => "%",
+            Metric::ErrorRate | Metric::CompletionRate => "%",
             Metric::Throughput => "req/s",
+            Metric::IterationsPerMin => "/min",
+            Metric::RecoveryTime => "s",
             _ => "ms",
         }
     }
 
-    /// A value in the row's unit, for people: `25.8 ms`, `1.25%`, `123.4/s`.
+    /// A value in the row's unit, for people: `25.8 ms`, `1.25%`, `123.4/s`, `12.0/min`, `9 s`.
     pub fn show(self, v: f64) -> String {
         match self {
-            Metric::ErrorRate => units::percent_value(v),
+            Metric::ErrorRate | Metric::CompletionRate => units::percent_value(v),
             Metric::Throughput => units::rate(v),
+            Metric::IterationsPerMin => format!("{v:.1}/min"),
+            Metric::RecoveryTime => format!("{v:.0} s"),
             _ => units::latency(v),
         }
     }
@@ -115,5 +163,8 @@ mod tests {
         assert_eq!(Metric::parse("p999"), Some(Metric::P999));
         assert_eq!(Metric::parse("latency"), None);
         assert!(Metric::names().starts_with("p50, p75, p90"));
+        assert_eq!(Metric::parse("iteration_p95"), Some(Metric::IterationP95));
+        assert_eq!(Metric::IterationsPerMin.name(), "iterations_per_min");
+        assert!(Metric::CompletionRate.is_flow() && !Metric::CompletionRate.higher_is_worse());
     }
 }

@@ -16,33 +16,142 @@ use crate::diag::{FileProblems, Problem};
 pub use metric::Metric;
 pub use values::glob_match;
 
-/// The settings that decide one endpoint × metric.
+/// The settings that decide one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
-    /// A relative worsening beyond this fails (when significant and beyond `min_delta`).
+    /// The smallest relative worsening that must fail (when significant and beyond `min_delta`).
     pub max_regression: f64,
-    /// A relative worsening beyond this warns.
+    /// The largest relative worsening that must pass; beyond it, a significant one warns.
     pub warn: f64,
     /// Absolute changes smaller than this never fail or warn (ms, error-rate fraction, req/s).
     pub min_delta: f64,
-    /// Absolute limit on the current value: crossing it fails.
+    /// Absolute limits on the current value: above `max` fails, above `warn_above` warns.
     pub max: Option<f64>,
-    /// Absolute limit on the current value: crossing it warns.
     pub warn_above: Option<f64>,
+    /// Absolute limits for what must stay high (completion rate, flow throughput): below `min`
+    /// fails, below `warn_below` warns.
+    pub min: Option<f64>,
+    pub warn_below: Option<f64>,
+}
+
+/// What a check is about: an endpoint or a scenario's flow, in a stage (`steady` for a profile
+/// without stages).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Subject<'a> {
+    pub endpoint: Option<&'a str>,
+    pub scenario: Option<&'a str>,
+    pub stage: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn endpoint(name: &'a str, stage: &'a str) -> Self {
+        Subject {
+            endpoint: Some(name),
+            scenario: None,
+            stage,
+        }
+    }
+
+    pub fn flow(scenario: &'a str, stage: &'a str) -> Self {
+        Subject {
+            endpoint: None,
+            scenario: Some(scenario),
+            stage,
+        }
+    }
+}
+
+/// Degradation under load: a metric of one stage against the same metric of another stage of
+/// the same run (`stage` may be a glob; `vs_stage` names one stage).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Degradation {
+    pub stage: String,
+    pub vs_stage: String,
+    pub endpoint: Option<String>,
+    pub metric: Metric,
+    pub max_regression: f64,
+    pub warn: f64,
+}
+
+/// Recovery: the seconds from the start of a stage until the per-second p95 (or error rate) of
+/// the endpoint (or of all endpoints) is back within `within` and stays there for `hold` seconds;
+/// at most `max_s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    pub stage: String,
+    pub endpoint: Option<String>,
+    /// `P95` or `ErrorRate`, by the unit `within` was written in.
+    pub watch: Metric,
+    pub within: f64,
+    pub hold: u32,
+    pub max_s: f64,
+}
+
+/// An absolute limit that stops the run when it is breached for `grace` (k6's `abortOnFail`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abort {
+    pub endpoint: Option<String>,
+    pub stage: Option<String>,
+    pub metric: Metric,
+    /// In the metric's unit: ms, or a fraction for the error rate.
+    pub max: f64,
+    pub grace: std::time::Duration,
+    /// The rule as written, for messages: `rule 3 (p95 of GET /x above 450 ms)`.
+    pub text: String,
 }
 
 #[derive(Debug, Clone)]
 struct Rule {
     endpoint: Option<String>,
+    scenario: Option<String>,
+    stage: Option<String>,
+    vs_stage: Option<String>,
     metric: Option<Metric>,
     max: Option<f64>,
     warn_above: Option<f64>,
+    min: Option<f64>,
+    warn_below: Option<f64>,
     max_regression: Option<f64>,
     warn: Option<f64>,
     min_delta: Option<f64>,
+    /// Recovery rules: the limit to be back within, and for how many seconds.
+    within: Option<(Metric, f64)>,
+    hold: Option<u32>,
+    abort: Option<std::time::Duration>,
     /// Where the rule is, for "names nothing" errors.
     position: Option<(usize, usize)>,
     index: usize,
+}
+
+impl Rule {
+    /// Whether the rule is about `s` (its endpoint or scenario, and its stage).
+    fn matches(&self, s: &Subject<'_>) -> bool {
+        let endpoint = match (&self.endpoint, s.endpoint) {
+            (None, _) => true,
+            (Some(g), Some(e)) => glob_match(g, e),
+            (Some(_), None) => false,
+        };
+        let scenario = match (&self.scenario, s.scenario) {
+            (None, _) => true,
+            (Some(g), Some(f)) => glob_match(g, f),
+            (Some(_), None) => false,
+        };
+        let stage = self.stage.as_deref().is_none_or(|g| glob_match(g, s.stage));
+        endpoint && scenario && stage
+    }
+
+    /// A rule of its own kind (stage against stage, recovery) rather than a check's settings.
+    fn is_special(&self) -> bool {
+        self.vs_stage.is_some() || self.metric == Some(Metric::RecoveryTime)
+    }
+}
+
+/// The names a result has, for rules that must name something that exists.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub endpoints: Vec<String>,
+    pub stages: Vec<String>,
+    pub scenarios: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,31 +189,28 @@ impl Default for Thresholds {
 /// Error rates must rise by at least this much (half a percentage point) to count, unless a rule
 /// says otherwise.
 const DEFAULT_ERROR_RATE_MIN_DELTA: f64 = 0.005;
+/// How long an `abort_on_fail` limit may be breached before the run stops.
+pub const DEFAULT_ABORT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Seconds a recovered metric must stay within its limit.
+pub const DEFAULT_RECOVERY_HOLD: u32 = 3;
 
 impl Thresholds {
-    fn matching<'a>(
-        &'a self,
-        endpoint: &'a str,
-        metric: Option<Metric>,
-    ) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.rules.iter().filter(move |r| {
-            r.endpoint
-                .as_deref()
-                .is_none_or(|g| glob_match(g, endpoint))
-                && (r.metric.is_none() || r.metric == metric)
-        })
+    fn checks(&self) -> impl Iterator<Item = &Rule> + '_ {
+        self.rules.iter().filter(|r| !r.is_special())
     }
 
-    /// The metrics gated for `endpoint`: the defaults, plus any metric a rule for it names.
-    pub fn metrics_for(&self, endpoint: &str) -> Vec<Metric> {
-        let mut m = self.metrics.clone();
-        for r in self.rules.iter().filter(|r| {
-            r.endpoint
-                .as_deref()
-                .is_none_or(|g| glob_match(g, endpoint))
-        }) {
+    /// The metrics gated for `s`: for an endpoint the defaults and any endpoint metric a rule for
+    /// it names; for a flow, the flow metrics its rules name.
+    pub fn metrics_for(&self, s: &Subject<'_>) -> Vec<Metric> {
+        let flow = s.scenario.is_some();
+        let mut m = if flow {
+            Vec::new()
+        } else {
+            self.metrics.clone()
+        };
+        for r in self.checks().filter(|r| r.matches(s)) {
             if let Some(metric) = r.metric {
-                if !m.contains(&metric) {
+                if metric.is_flow() == flow && !m.contains(&metric) {
                     m.push(metric);
                 }
             }
@@ -113,19 +219,22 @@ impl Thresholds {
         m
     }
 
-    pub fn policy(&self, endpoint: &str, metric: Metric) -> Policy {
+    pub fn policy(&self, s: &Subject<'_>, metric: Metric) -> Policy {
         let mut p = Policy {
             max_regression: self.max_regression,
             warn: self.warn,
             min_delta: match metric {
                 Metric::ErrorRate => DEFAULT_ERROR_RATE_MIN_DELTA,
-                Metric::Throughput => 0.0,
-                _ => self.min_delta_ms,
+                m if m.is_latency() || m.is_iteration_latency() => self.min_delta_ms,
+                _ => 0.0,
             },
             max: None,
             warn_above: None,
+            min: None,
+            warn_below: None,
         };
-        for r in self.matching(endpoint, Some(metric)) {
+        let rules = self.checks().filter(|r| r.matches(s));
+        for r in rules.filter(|r| r.metric.is_none() || r.metric == Some(metric)) {
             if let Some(v) = r.max_regression {
                 p.max_regression = v;
             }
@@ -136,36 +245,117 @@ impl Thresholds {
                 p.min_delta = r.min_delta.unwrap_or(p.min_delta);
                 p.max = r.max.or(p.max);
                 p.warn_above = r.warn_above.or(p.warn_above);
+                p.min = r.min.or(p.min);
+                p.warn_below = r.warn_below.or(p.warn_below);
             }
         }
         p
     }
 
-    /// Rules whose endpoint pattern matches none of `endpoints`: each is an error, never a
-    /// silent pass.
-    pub fn unmatched(&self, endpoints: &[String]) -> Option<FileProblems> {
-        let problems: Vec<Problem> = self
-            .rules
+    /// The stage-against-stage rules.
+    pub fn degradations(&self) -> Vec<Degradation> {
+        self.rules
             .iter()
             .filter_map(|r| {
-                let g = r.endpoint.as_deref()?;
-                if endpoints.iter().any(|e| glob_match(g, e)) {
-                    return None;
-                }
-                Some(Problem {
-                    position: r.position,
-                    key: format!("rule[{}].endpoint", r.index),
-                    message: format!(
-                        "\"{g}\" matches no endpoint of the results; the endpoints are: {}",
-                        endpoints
-                            .iter()
-                            .map(|e| format!("\"{e}\""))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                Some(Degradation {
+                    vs_stage: r.vs_stage.clone()?,
+                    stage: r.stage.clone()?,
+                    endpoint: r.endpoint.clone(),
+                    metric: r.metric?,
+                    max_regression: r.max_regression.unwrap_or(self.max_regression),
+                    warn: r
+                        .warn
+                        .unwrap_or(self.warn.min(r.max_regression.unwrap_or(1.0))),
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// The recovery rules.
+    pub fn recoveries(&self) -> Vec<Recovery> {
+        self.rules
+            .iter()
+            .filter(|r| r.metric == Some(Metric::RecoveryTime))
+            .filter_map(|r| {
+                let (watch, within) = r.within?;
+                Some(Recovery {
+                    stage: r.stage.clone()?,
+                    endpoint: r.endpoint.clone(),
+                    watch,
+                    within,
+                    hold: r.hold.unwrap_or(DEFAULT_RECOVERY_HOLD),
+                    max_s: r.max?,
+                })
+            })
+            .collect()
+    }
+
+    /// The limits that stop a run when breached for their grace period.
+    pub fn aborts(&self) -> Vec<Abort> {
+        self.rules
+            .iter()
+            .filter_map(|r| {
+                let (grace, metric, max) = (r.abort?, r.metric?, r.max?);
+                let what = r.endpoint.as_deref().unwrap_or("any endpoint");
+                let shown = if metric == Metric::ErrorRate {
+                    metric.show(max * 100.0)
+                } else {
+                    metric.show(max)
+                };
+                Some(Abort {
+                    endpoint: r.endpoint.clone(),
+                    stage: r.stage.clone(),
+                    metric,
+                    max,
+                    grace,
+                    text: format!("rule {} ({metric} of {what} above {shown})", r.index + 1),
+                })
+            })
+            .collect()
+    }
+
+    /// Rules that name an endpoint, stage or scenario the results do not have: each is an
+    /// error, never a silent pass.
+    pub fn unmatched(&self, names: &Names) -> Option<FileProblems> {
+        let mut problems = Vec::new();
+        let listed = |v: &[String]| {
+            v.iter()
+                .map(|e| format!("\"{e}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for r in &self.rules {
+            let kinds = [
+                (
+                    "endpoint",
+                    r.endpoint.as_deref(),
+                    &names.endpoints,
+                    "endpoints",
+                ),
+                ("stage", r.stage.as_deref(), &names.stages, "stages"),
+                ("vs_stage", r.vs_stage.as_deref(), &names.stages, "stages"),
+                (
+                    "scenario",
+                    r.scenario.as_deref(),
+                    &names.scenarios,
+                    "scenarios",
+                ),
+            ];
+            for (key, pattern, known, plural) in kinds {
+                let Some(g) = pattern else { continue };
+                if known.iter().any(|e| glob_match(g, e)) {
+                    continue;
+                }
+                problems.push(Problem {
+                    position: r.position,
+                    key: format!("rule[{}].{key}", r.index),
+                    message: format!(
+                        "\"{g}\" matches no {key} of the results; the {plural} are: {}",
+                        listed(known)
+                    ),
+                });
+            }
+        }
         (!problems.is_empty()).then(|| FileProblems {
             file: self
                 .path
@@ -180,6 +370,10 @@ impl Thresholds {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    fn ep(name: &str) -> Subject<'_> {
+        Subject::endpoint(name, "steady")
+    }
 
     const EXAMPLE: &str = r#"
 [defaults]
@@ -204,17 +398,17 @@ max = "2%"
     #[test]
     fn the_documented_example_reads_as_documented() {
         let th = Thresholds::parse(EXAMPLE, Path::new("thresholds.toml")).unwrap();
-        let p = th.policy("GET /api/v1/shows/[id]/", Metric::P95);
+        let p = th.policy(&ep("GET /api/v1/shows/[id]/"), Metric::P95);
         assert_eq!(
             (p.max, p.warn_above, p.max_regression),
             (Some(200.0), Some(150.0), 0.15)
         );
-        let p = th.policy("GET /api/v1/shows/[id]/", Metric::P50);
+        let p = th.policy(&ep("GET /api/v1/shows/[id]/"), Metric::P50);
         assert_eq!((p.max, p.max_regression, p.min_delta), (None, 0.10, 1.0));
-        let p = th.policy("POST /checkout/", Metric::ErrorRate);
+        let p = th.policy(&ep("POST /checkout/"), Metric::ErrorRate);
         assert_eq!(p.max, Some(0.02));
         assert_eq!(p.min_delta, DEFAULT_ERROR_RATE_MIN_DELTA);
-        let p = th.policy("POST /checkout/", Metric::P95);
+        let p = th.policy(&ep("POST /checkout/"), Metric::P95);
         assert_eq!(p.max, None, "the p95 limit is only for the shows endpoints");
     }
 
@@ -223,18 +417,19 @@ max = "2%"
         let src = "[[rule]]\nmetric = \"p99\"\nmax_regression = \"20%\"\n\n[[rule]]\nendpoint = \"POST /*\"\nmetric = \"p99\"\nmax_regression = \"50%\"\n";
         let th = Thresholds::parse(src, Path::new("t.toml")).unwrap();
         assert_eq!(
-            th.policy("POST /checkout/", Metric::P99).max_regression,
+            th.policy(&ep("POST /checkout/"), Metric::P99)
+                .max_regression,
             0.5
         );
-        assert_eq!(th.policy("GET /x", Metric::P99).max_regression, 0.2);
+        assert_eq!(th.policy(&ep("GET /x"), Metric::P99).max_regression, 0.2);
     }
 
     #[test]
     fn a_rule_can_add_a_metric_for_its_endpoints() {
         let src = "[[rule]]\nendpoint = \"GET /a\"\nmetric = \"p90\"\nmax = \"50ms\"\n";
         let th = Thresholds::parse(src, Path::new("t.toml")).unwrap();
-        assert!(th.metrics_for("GET /a").contains(&Metric::P90));
-        assert!(!th.metrics_for("GET /b").contains(&Metric::P90));
+        assert!(th.metrics_for(&ep("GET /a")).contains(&Metric::P90));
+        assert!(!th.metrics_for(&ep("GET /b")).contains(&Metric::P90));
     }
 
     #[test]
@@ -267,11 +462,12 @@ max = "2%"
     #[test]
     fn a_rule_that_names_no_endpoint_is_an_error() {
         let th = Thresholds::parse(EXAMPLE, Path::new("thresholds.toml")).unwrap();
-        assert!(th.unmatched(&["GET /api/v1/shows/".into()]).is_none());
-        let e = th
-            .unmatched(&["POST /checkout/".into()])
-            .unwrap()
-            .to_string();
+        let names = |e: &str| Names {
+            endpoints: vec![e.to_string()],
+            ..Names::default()
+        };
+        assert!(th.unmatched(&names("GET /api/v1/shows/")).is_none());
+        let e = th.unmatched(&names("POST /checkout/")).unwrap().to_string();
         assert!(
             e.contains("thresholds.toml:9:") && e.contains("matches no endpoint"),
             "{e}"

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{metric_value, millis, percent};
+use super::values::{example, metric_value, millis, percent, Amount};
 use super::{Metric, Rule, Thresholds};
 use crate::diag::toml::{deserialize, fields, Known, Locator};
 use crate::diag::{self, key_path, FileProblems, Problem, Seg};
@@ -29,12 +29,21 @@ struct RawDefaults {
 #[derive(Debug, Deserialize, Serialize, Default)]
 struct RawRule {
     endpoint: Option<String>,
+    scenario: Option<String>,
+    stage: Option<String>,
+    vs_stage: Option<String>,
     metric: Option<String>,
-    max: Option<String>,
-    warn_above: Option<String>,
+    max: Option<Amount>,
+    warn_above: Option<Amount>,
+    min: Option<Amount>,
+    warn_below: Option<Amount>,
     max_regression: Option<String>,
     warn: Option<String>,
-    min_delta: Option<String>,
+    min_delta: Option<Amount>,
+    within: Option<String>,
+    hold: Option<i64>,
+    abort_on_fail: Option<bool>,
+    abort_grace: Option<String>,
 }
 
 /// The keys of the table an unknown key at `path` is in.
@@ -55,9 +64,14 @@ fn type_hint(key: &str) -> &'static str {
     let last = key.rsplit('.').next().unwrap_or(key);
     match last {
         "max_regression" | "warn" => "; write a percentage in quotes, e.g. \"10%\"",
-        "min_delta" | "max" | "warn_above" => {
+        "min_delta" | "max" | "warn_above" | "min" | "warn_below" | "within" => {
             "; write a value in quotes in the metric's unit, e.g. \"200ms\", or \"2%\" for error_rate"
         }
+        "hold" => "; write a whole number of seconds, e.g. 3",
+        "abort_on_fail" => "; write true or false",
+        "abort_grace" => "; write a duration in quotes, e.g. \"10s\"",
+        "stage" | "vs_stage" => "; write a stage name in quotes, e.g. \"peak\"",
+        "scenario" => "; write a scenario name in quotes, e.g. \"checkout\"",
         "confidence" => "; write a number between 0.5 and 1, e.g. 0.99",
         "metrics" => "; write a list of metric names in quotes, e.g. [\"p50\", \"p95\", \"error_rate\"]",
         "metric" => "; write one metric in quotes, e.g. \"p95\"",
@@ -215,14 +229,13 @@ impl Reader<'_> {
                 }
             },
         };
-        if metric == Some(Metric::Throughput) && (r.max.is_some() || r.warn_above.is_some()) {
-            self.problem(&rp, "absolute limits (max, warn_above) apply to latency and error_rate; a throughput drop is gated by max_regression");
+        if !self.kind_fits(&rp, r, metric) {
             return None;
         }
-        let mut value = |k: &str, s: &Option<String>| -> Option<f64> {
-            let s = s.as_ref()?;
+        let mut value = |k: &str, a: &Option<Amount>| -> Option<f64> {
+            let a = a.as_ref()?;
             match metric {
-                Some(m) => self.check(metric_value(m, s), &at(k)),
+                Some(m) => self.check(metric_value(m, a), &at(k)),
                 None if mistyped => None,
                 None => {
                     self.problem(&at(k), format!("`{k}` is a value in the unit of one metric; add metric = \"p95\" (or the metric it limits)"));
@@ -232,6 +245,8 @@ impl Reader<'_> {
         };
         let max = value("max", &r.max);
         let warn_above = value("warn_above", &r.warn_above);
+        let min = value("min", &r.min);
+        let warn_below = value("warn_below", &r.warn_below);
         let min_delta = value("min_delta", &r.min_delta);
         let max_regression = r
             .max_regression
@@ -249,34 +264,175 @@ impl Reader<'_> {
                 );
             }
         }
-        if r.endpoint.as_ref().is_some_and(|e| e.trim().is_empty()) {
-            self.problem(
-                &at("endpoint"),
-                "empty endpoint pattern; omit `endpoint` to match all endpoints",
-            );
+        if let (Some(w), Some(m)) = (warn_below, min) {
+            if w < m {
+                self.problem(
+                    &at("warn_below"),
+                    "warn_below is below min, so it could never show",
+                );
+            }
         }
+        for (k, v) in [
+            ("endpoint", &r.endpoint),
+            ("scenario", &r.scenario),
+            ("stage", &r.stage),
+            ("vs_stage", &r.vs_stage),
+        ] {
+            if v.as_ref().is_some_and(|e| e.trim().is_empty()) {
+                self.problem(
+                    &at(k),
+                    format!("an empty {k}; omit `{k}` to match them all"),
+                );
+            }
+        }
+        let (within, hold, abort) = self.recovery_and_abort(&rp, r);
         let sets_nothing = r.max.is_none()
             && r.warn_above.is_none()
+            && r.min.is_none()
+            && r.warn_below.is_none()
             && r.max_regression.is_none()
             && r.warn.is_none()
-            && r.min_delta.is_none();
+            && r.min_delta.is_none()
+            && r.vs_stage.is_none();
         if !mistyped && sets_nothing {
-            self.problem(
-                &rp,
-                "this rule sets nothing; give max, warn_above, max_regression, warn or min_delta",
-            );
+            self.problem(&rp, "this rule sets nothing; give max, warn_above, min, warn_below, max_regression, warn or min_delta");
         }
         Some(Rule {
             endpoint: r.endpoint.clone(),
+            scenario: r.scenario.clone(),
+            stage: r.stage.clone(),
+            vs_stage: r.vs_stage.clone(),
             metric,
             max,
             warn_above,
+            min,
+            warn_below,
             max_regression,
             warn,
             min_delta,
+            within,
+            hold,
+            abort,
             position: self.locator.locate(&rp),
             index: i,
         })
+    }
+
+    /// A recovery rule's limit and hold, and an abort rule's grace period.
+    #[allow(clippy::type_complexity)]
+    fn recovery_and_abort(
+        &mut self,
+        rp: &[Seg],
+        r: &RawRule,
+    ) -> (
+        Option<(Metric, f64)>,
+        Option<u32>,
+        Option<std::time::Duration>,
+    ) {
+        let at = |k: &str| key_path(rp, &[k]);
+        let within = r.within.as_ref().and_then(|w| {
+            let parsed = if w.trim().ends_with('%') {
+                percent(w).map(|v| (Metric::ErrorRate, v))
+            } else {
+                millis(w).map(|v| (Metric::P95, v))
+            };
+            self.check(parsed, &at("within"))
+        });
+        let hold = match r.hold {
+            None => None,
+            Some(h) if (1..=3600).contains(&h) => Some(h as u32),
+            Some(h) => {
+                self.problem(
+                    &at("hold"),
+                    format!("{h}: give a number of seconds from 1 to 3600"),
+                );
+                None
+            }
+        };
+        let abort = match (r.abort_on_fail, &r.abort_grace) {
+            (Some(true), g) => {
+                let grace = g.as_ref().map_or(Ok(super::DEFAULT_ABORT_GRACE), |g| {
+                    humantime::parse_duration(g.trim())
+                        .map_err(|_| format!("\"{g}\" is not a duration; write e.g. \"10s\""))
+                });
+                self.check(grace, &at("abort_grace"))
+            }
+            (_, Some(_)) => {
+                self.problem(&at("abort_grace"), "abort_grace without abort_on_fail = true does nothing; add it, or remove abort_grace");
+                None
+            }
+            _ => None,
+        };
+        (within, hold, abort)
+    }
+
+    /// Whether the rule's keys fit its kind (a check, stage against stage, recovery, an abort
+    /// limit, a flow); each misfit is a problem.
+    fn kind_fits(&mut self, rp: &[Seg], r: &RawRule, metric: Option<Metric>) -> bool {
+        let at = |k: &str| key_path(rp, &[k]);
+        let before = self.problems.len();
+        let flow = metric.is_some_and(Metric::is_flow);
+        if metric == Some(Metric::Throughput) && (r.max.is_some() || r.warn_above.is_some()) {
+            self.problem(rp, "absolute limits (max, warn_above) apply to latency and rates; a throughput drop is gated by max_regression, a floor by min");
+        }
+        if (r.min.is_some() || r.warn_below.is_some()) && metric.is_none_or(|m| m.higher_is_worse())
+        {
+            self.problem(&at("min"), "min and warn_below are floors for what must stay high: throughput, completion_rate, iterations_per_min; for latency and error rates write max");
+        }
+        if (r.max.is_some() || r.warn_above.is_some())
+            && metric.is_some_and(|m| !m.higher_is_worse())
+        {
+            self.problem(
+                &at("max"),
+                format!(
+                    "{} must stay high: give it a floor with min = {}",
+                    metric.map_or("", Metric::name),
+                    example(metric.unwrap_or(Metric::P95))
+                ),
+            );
+        }
+        if r.scenario.is_some() && (r.endpoint.is_some() || metric.is_some_and(|m| !m.is_flow())) {
+            self.problem(&at("scenario"), "a scenario rule is about a flow: give metric = \"completion_rate\", \"iteration_p95\" or \"iterations_per_min\", and no endpoint");
+        }
+        if flow && r.endpoint.is_some() {
+            self.problem(
+                &at("endpoint"),
+                "flow metrics are about scenarios: write scenario = \"NAME\" instead of endpoint",
+            );
+        }
+        if r.vs_stage.is_some() {
+            if r.stage.is_none()
+                || !metric.is_some_and(|m| m.is_latency() || m.is_iteration_latency())
+            {
+                self.problem(&at("vs_stage"), "a stage-against-stage rule needs stage = \"peak\", vs_stage = \"baseline\" and a latency metric, e.g. metric = \"p95\"");
+            }
+            if r.max.is_some() || r.min.is_some() {
+                self.problem(&at("vs_stage"), "a stage-against-stage rule is relative: give max_regression (and warn), not max or min");
+            }
+        }
+        if metric == Some(Metric::RecoveryTime)
+            && (r.stage.is_none() || r.within.is_none() || r.max.is_none())
+        {
+            self.problem(rp, "a recovery rule needs stage = \"recovery\", max = \"30s\" and within = \"200ms\" (the p95 to be back under) or within = \"1%\" (the error rate)");
+        }
+        if (r.within.is_some() || r.hold.is_some()) && metric != Some(Metric::RecoveryTime) {
+            self.problem(
+                &at("within"),
+                "within and hold belong to metric = \"recovery_time\"",
+            );
+        }
+        if r.abort_on_fail == Some(true) {
+            let per_second = metric.is_some_and(|m| {
+                matches!(
+                    m,
+                    Metric::P50 | Metric::P95 | Metric::P99 | Metric::ErrorRate
+                )
+            });
+            if !per_second || r.max.is_none() || r.vs_stage.is_some() {
+                self.problem(&at("abort_on_fail"), "abort_on_fail stops the run on an absolute limit seen every second: give metric = \"p50\", \"p95\", \"p99\" or \"error_rate\" and max");
+            }
+        }
+        self.problems.len() == before
     }
 }
 

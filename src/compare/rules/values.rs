@@ -60,12 +60,59 @@ fn per_second(s: &str) -> Result<f64, String> {
     }
 }
 
-/// A value in the unit of `metric`: ms for latency, a fraction for error rate, req/s.
-pub(super) fn metric_value(metric: Metric, s: &str) -> Result<f64, String> {
+fn per_minute(s: &str) -> Result<f64, String> {
+    let t = s.trim().trim_end_matches("/min").trim();
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a rate; write iterations per minute, e.g. 20 or \"20/min\""
+        )),
+    }
+}
+
+/// An amount as a rule writes it: text with its unit ("200ms", "2%"), or a plain number where
+/// the unit goes without saying (iterations per minute, requests per second).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub(super) enum Amount {
+    Number(f64),
+    Text(String),
+}
+
+/// A value in the unit of `metric`: ms for latencies, a fraction for rates, req/s, iterations
+/// per minute, seconds for a recovery time.
+pub(super) fn metric_value(metric: Metric, a: &Amount) -> Result<f64, String> {
+    let text = match a {
+        Amount::Text(s) => s.as_str(),
+        Amount::Number(n) => {
+            return match metric {
+                Metric::Throughput | Metric::IterationsPerMin if n.is_finite() && *n >= 0.0 => {
+                    Ok(*n)
+                }
+                _ => Err(format!(
+                    "{n} has no unit; write the value in quotes with its unit, e.g. {}",
+                    example(metric)
+                )),
+            }
+        }
+    };
     match metric {
-        Metric::ErrorRate => percent(s),
-        Metric::Throughput => per_second(s),
-        _ => millis(s),
+        Metric::ErrorRate | Metric::CompletionRate => percent(text),
+        Metric::Throughput => per_second(text),
+        Metric::IterationsPerMin => per_minute(text),
+        Metric::RecoveryTime => millis(text).map(|ms| ms / 1000.0),
+        _ => millis(text),
+    }
+}
+
+/// How a value of `metric` is written.
+pub(super) fn example(metric: Metric) -> &'static str {
+    match metric {
+        Metric::ErrorRate | Metric::CompletionRate => "\"2%\"",
+        Metric::Throughput => "\"100/s\"",
+        Metric::IterationsPerMin => "20",
+        Metric::RecoveryTime => "\"30s\"",
+        _ => "\"200ms\"",
     }
 }
 

@@ -375,6 +375,7 @@ fn empty_target() -> RawTarget {
         http2: None,
         ca_file: None,
         insecure: None,
+        restart: None,
     }
 }
 

@@ -121,5 +121,29 @@ pub(super) fn validate_target(
             None
         }),
         insecure: t.insecure.unwrap_or(false),
+        restart_per_trial: restart(cx, p, t),
+    }
+}
+
+/// `restart = "trial"` (a fresh target per trial) or `"run"` (one for the whole run, the
+/// default); only for a target perfgate starts.
+fn restart(cx: &mut Ctx<'_>, p: &[Seg], t: &RawTarget) -> bool {
+    match t.restart.as_deref() {
+        None | Some("run") => false,
+        Some("trial") if t.start.is_some() => true,
+        Some("trial") => {
+            cx.problem(
+                &key(p, "restart"),
+                "restart = \"trial\" needs a target perfgate starts: give `start`",
+            );
+            false
+        }
+        Some(other) => {
+            cx.problem(
+                &key(p, "restart"),
+                format!("\"{other}\": write \"trial\" (a fresh target for every trial) or \"run\" (one for the run)"),
+            );
+            false
+        }
     }
 }
