@@ -624,7 +624,7 @@ max_regression = "-5%"
         ),
         (
             "max = 200",
-            &["rule[0].max", "invalid type: integer `200`", "\"200ms\""],
+            &["rule[0].max", "200 has no unit", "\"200ms\""],
         ),
         (
             "endpiont",
