@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the load profile and write a result file.
-    Run(RunArgs),
+    Run(RunCommandArgs),
     /// Run the profile, compare with the baseline, report; the command CI calls.
     Check(CheckArgs),
     /// Compare a result with a baseline and exit with the verdict.
@@ -230,6 +230,16 @@ pub struct ProfileArgs {
     pub profile: PathBuf,
 }
 
+/// `perfgate run`: the run's arguments, and the rules that may stop it early.
+#[derive(Debug, Args)]
+pub struct RunCommandArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Rules whose `abort_on_fail` limits stop the run [default: thresholds.toml if it exists].
+    #[arg(short, long)]
+    pub thresholds: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -275,6 +285,7 @@ impl From<RunArgs> for RunOptions {
             },
             workers: a.workers,
             quiet: a.quiet,
+            thresholds: None,
         }
     }
 }
@@ -283,7 +294,10 @@ impl Cli {
     /// The command to carry out, with its options.
     pub fn into_command(self) -> Cmd {
         match self.command {
-            Command::Run(a) => Cmd::Run(a.into()),
+            Command::Run(a) => Cmd::Run(RunOptions {
+                thresholds: a.thresholds,
+                ..a.run.into()
+            }),
             Command::Check(a) => Cmd::Check(CheckOptions {
                 run: {
                     let mut run: RunOptions = a.run.into();

@@ -89,6 +89,14 @@ pub async fn port_in_use(url: &Url) -> bool {
     )
 }
 
+/// Waits until nothing accepts connections at `url`'s port any more, or `timeout` has passed.
+pub async fn wait_port_free(url: &Url, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline && port_in_use(url).await {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 impl TargetProcess {
     /// Starts `command` through `sh -c` in `dir`, in a process group of its own.
     pub fn start(command: &str, dir: &Path) -> Result<TargetProcess, TargetError> {

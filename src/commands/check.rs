@@ -76,6 +76,7 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
         opts.run.workers(),
         &mut progress,
         &mut more,
+        th.aborts(),
     )
     .await?;
     drop(progress);

@@ -39,6 +39,8 @@ fn stop_code(reason: &StopReason) -> i32 {
     match reason {
         StopReason::Interrupted(_) => exit::INTERRUPTED,
         StopReason::TargetExited(_) => exit::RUN_FAILED,
+        // A limit the rules say must not be crossed was: the gate failed.
+        StopReason::Aborted(_) => exit::GATE_FAILED,
     }
 }
 

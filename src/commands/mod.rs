@@ -3,6 +3,7 @@
 //! `Outcome` or a `Failure` for `main` to turn into the exit code. Nothing below this layer
 //! prints; the progress line (`progress`) is an observer of the engine's events.
 
+pub mod abort;
 pub mod baseline;
 pub mod check;
 pub mod compare;

@@ -130,6 +130,7 @@ mod tests {
             length: Duration::from_secs(10),
             level: 100.0,
             open: false,
+            stage: None,
             endpoints: vec![],
             total: SecondSummary {
                 requests: 1203,

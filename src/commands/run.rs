@@ -7,10 +7,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
+use super::abort::AbortWatch;
 use super::failure::{Failure, Outcome, RunError};
 use super::progress::Progress;
+use crate::compare::rules::{Abort, Thresholds};
 use crate::config::{Overrides, Profile};
-use crate::engine::events::Observer;
+use crate::engine::events::{Observer, Observers};
 use crate::engine::{self, StopReason};
 use crate::result::{Meta, ProfileMeta, RunResult, FORMAT};
 use crate::target::{self, TargetProcess};
@@ -25,6 +27,9 @@ pub struct RunOptions {
     pub workers: Option<usize>,
     /// No progress line.
     pub quiet: bool,
+    /// The rules whose `abort_on_fail` limits may stop the run (`perfgate run -t`); None:
+    /// thresholds.toml when it exists.
+    pub thresholds: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -35,8 +40,20 @@ impl RunOptions {
 
 pub async fn run(opts: RunOptions) -> Result<Outcome, Failure> {
     let profile = Arc::new(crate::config::load(&opts.profile, &opts.overrides)?);
+    let path = opts
+        .thresholds
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("thresholds.toml"));
+    let rules = Thresholds::load(&path, opts.thresholds.is_some()).map_err(Failure::Rules)?;
     let mut progress = Progress::auto(opts.quiet);
-    let ran = execute(profile, opts.workers(), &mut progress, &mut |_| 0).await?;
+    let ran = execute(
+        profile,
+        opts.workers(),
+        &mut progress,
+        &mut |_| 0,
+        rules.aborts(),
+    )
+    .await?;
     drop(progress);
     save(&opts.output, &ran.result)?;
     print!("{}", crate::report::summary::render(&ran.result)?);
@@ -103,13 +120,14 @@ pub async fn execute(
     workers: usize,
     observer: &mut dyn Observer,
     more: More<'_>,
+    aborts: Vec<Abort>,
 ) -> Result<Ran, Failure> {
     crate::limits::check_open_files(&profile).map_err(RunError::TooManyConnections)?;
     let stop = Arc::new(watch::channel(None).0);
     let (killed_tx, mut killed) = watch::channel(None);
     watch_signals(stop.clone(), killed_tx);
     tokio::select! {
-        r = execute_until_stopped(profile, workers, stop, observer, more) => r,
+        r = execute_until_stopped(profile, workers, stop, observer, more, aborts) => r,
         sig = killed.wait_for(Option::is_some) => {
             let sig = sig.ok().and_then(|s| *s).unwrap_or("a signal");
             Err(Failure::Killed(sig))
@@ -170,7 +188,11 @@ async fn execute_until_stopped(
     stop: Arc<watch::Sender<Option<StopReason>>>,
     observer: &mut dyn Observer,
     more: More<'_>,
+    aborts: Vec<Abort>,
 ) -> Result<Ran, Failure> {
+    let mut watch = AbortWatch::new(aborts, profile.endpoints.clone(), stop.clone());
+    let mut observers = Observers(vec![observer, &mut watch]);
+    let observer: &mut dyn Observer = &mut observers;
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     for n in &profile.notes {
         eprintln!("note: {n}");
@@ -184,26 +206,7 @@ async fn execute_until_stopped(
     let mut stop_rx = stop.subscribe();
     let mut target = start_target(&profile, &dir, &mut stop_rx).await?;
     let t = &profile.target;
-    let mut result = RunResult {
-        format: FORMAT.to_string(),
-        complete: false,
-        incomplete_reason: None,
-        meta: Meta {
-            perfgate_version: env!("CARGO_PKG_VERSION").to_string(),
-            profile: ProfileMeta {
-                name: profile.name.clone(),
-                path: profile.path.display().to_string(),
-                hash: profile.hash.clone(),
-            },
-            git: crate::meta::git_meta(&dir),
-            started_at,
-            host: crate::meta::host(),
-            load: crate::meta::load_meta(&profile),
-            base_url: t.base_url.to_string(),
-        },
-        trials: Vec::new(),
-        client: None,
-    };
+    let mut result = empty_result(&profile, &dir, started_at);
     // The planned trials, then as many more as `more` asks for, against the same target.
     let mut batch = 0..profile.load.trials;
     let restart = profile.target.restart_per_trial;
@@ -219,6 +222,8 @@ async fn execute_until_stopped(
             if let Some(tp) = target.take() {
                 tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
                     .await;
+                // A killed process is gone a moment later, its listening socket with it.
+                target::wait_port_free(&t.base_url, Duration::from_secs(5)).await;
             }
             match start_target(&profile, &dir, &mut stop_rx).await {
                 Ok(tp) => target = tp,
@@ -226,31 +231,15 @@ async fn execute_until_stopped(
             }
         }
         fresh = !restart;
-        let output = {
-            let run = engine::run(
-                profile.clone(),
-                segment.clone(),
-                workers,
-                stop_rx.clone(),
-                observer,
-            );
-            tokio::pin!(run);
-            let exited = async {
-                match target.as_mut() {
-                    Some(tp) => tp.wait().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                out = &mut run => out,
-                status = exited => {
-                    let how = target::exit_status_text(status);
-                    stop.send_replace(Some(StopReason::TargetExited(how)));
-                    // The engine stops its workers and returns what it measured so far.
-                    (&mut run).await
-                }
-            }
-        };
+        let output = load(
+            &profile,
+            segment.clone(),
+            workers,
+            &stop,
+            &mut target,
+            observer,
+        )
+        .await;
         let output = match output {
             Ok(o) => o,
             Err(e) => break Err(e.into()),
@@ -275,12 +264,77 @@ async fn execute_until_stopped(
         let died = matches!(stop_rx.borrow().as_ref(), Some(StopReason::TargetExited(_)));
         tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
             .await;
+        // The next run (a check after a baseline) may start the target at once.
+        target::wait_port_free(&t.base_url, Duration::from_secs(5)).await;
         if died && !tail.is_empty() {
             eprintln!("last output of the target:\n  {}", tail.join("\n  "));
         }
     }
     let stopped = outcome?;
     result.incomplete_reason = stopped.as_ref().map(|r| r.to_string());
+    if let Some(StopReason::Aborted(why)) = &stopped {
+        result.aborted = Some(why.clone());
+    }
     result.client = crate::meta::client_stats();
     Ok(Ran { result, stopped })
+}
+
+/// The result of a run before its trials: what it ran and where.
+fn empty_result(profile: &Profile, dir: &Path, started_at: String) -> RunResult {
+    RunResult {
+        format: FORMAT.to_string(),
+        complete: false,
+        incomplete_reason: None,
+        aborted: None,
+        meta: Meta {
+            perfgate_version: env!("CARGO_PKG_VERSION").to_string(),
+            profile: ProfileMeta {
+                name: profile.name.clone(),
+                path: profile.path.display().to_string(),
+                hash: profile.hash.clone(),
+            },
+            git: crate::meta::git_meta(dir),
+            started_at,
+            host: crate::meta::host(),
+            load: crate::meta::load_meta(profile),
+            base_url: profile.target.base_url.to_string(),
+        },
+        trials: Vec::new(),
+        client: None,
+    }
+}
+
+/// Runs the trials `segment` against the target, stopping them (and saying why) when the
+/// target exits.
+async fn load(
+    profile: &Arc<Profile>,
+    segment: std::ops::Range<u32>,
+    workers: usize,
+    stop: &Arc<watch::Sender<Option<StopReason>>>,
+    target: &mut Option<TargetProcess>,
+    observer: &mut dyn Observer,
+) -> Result<engine::RunOutput, engine::EngineError> {
+    let run = engine::run(
+        profile.clone(),
+        segment,
+        workers,
+        stop.subscribe(),
+        observer,
+    );
+    tokio::pin!(run);
+    let exited = async {
+        match target.as_mut() {
+            Some(tp) => tp.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        out = &mut run => out,
+        status = exited => {
+            let how = target::exit_status_text(status);
+            stop.send_replace(Some(StopReason::TargetExited(how)));
+            // The engine stops its workers and returns what it measured so far.
+            (&mut run).await
+        }
+    }
 }

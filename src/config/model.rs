@@ -61,9 +61,10 @@ pub struct Target {
     pub ca_pem: Option<Vec<u8>>,
     /// Skip certificate verification (a self-signed staging certificate).
     pub insecure: bool,
-    /// Start a fresh target for every trial (`restart = "trial"`), so that what a process
-    /// start leaves to chance (memory layout, thread placement) varies between trials, where
-    /// the gate's statistics see it, instead of between runs, where they cannot.
+    /// Start a fresh target for every trial (`restart = "trial"`, the default when perfgate
+    /// starts the target), so that what a process start leaves to chance (memory layout, thread
+    /// placement) varies between trials, where the gate's statistics see it, instead of between
+    /// runs, where they cannot.
     pub restart_per_trial: bool,
 }
 

@@ -44,6 +44,8 @@ pub struct Second {
     /// Users (closed model) or iterations per second (open model) the shape asks for now.
     pub level: f64,
     pub open: bool,
+    /// The name of the stage (phase) the second lies in; None during the warmup.
+    pub stage: Option<String>,
     /// Per endpoint, in the profile's order.
     pub endpoints: Vec<SecondSummary>,
     /// All endpoints together.

@@ -45,6 +45,8 @@ pub enum StopReason {
     Interrupted(&'static str),
     /// The target process perfgate started exited during the run.
     TargetExited(String),
+    /// An `abort_on_fail` rule was breached for its grace period.
+    Aborted(String),
 }
 
 impl std::fmt::Display for StopReason {
@@ -52,6 +54,7 @@ impl std::fmt::Display for StopReason {
         match self {
             StopReason::Interrupted(sig) => write!(f, "interrupted by {sig}"),
             StopReason::TargetExited(how) => write!(f, "the target exited during the run ({how})"),
+            StopReason::Aborted(why) => write!(f, "aborted: {why}"),
         }
     }
 }
@@ -198,10 +201,11 @@ async fn run_trial(
     let asked = (0..measured_windows.max(1))
         .map(|w| shape.level_at(warmup + w as f64 + 0.5))
         .collect();
+    let phases = load.phases();
     let mut collector = TrialCollector::new(
         profile.endpoints.clone(),
         profile.scenarios.iter().map(|s| s.name.clone()).collect(),
-        load.phases(),
+        phases.clone(),
         asked,
     );
     let stage_ends = stage_ends(profile);
@@ -243,6 +247,9 @@ async fn run_trial(
                     length: load.trial_length(),
                     level: shape.level_at(t),
                     open: matches!(load.model, Model::Open { .. }),
+                    stage: usize::try_from(next_second)
+                        .ok()
+                        .map(|w| phases[crate::config::Load::phase_of(&phases, w)].name.clone()),
                     endpoints,
                     total,
                 }));

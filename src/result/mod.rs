@@ -97,6 +97,7 @@ mod tests {
             format: FORMAT.to_string(),
             complete: true,
             incomplete_reason: None,
+            aborted: None,
             meta: Meta {
                 perfgate_version: "0.1.0".into(),
                 profile: ProfileMeta {

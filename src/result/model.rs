@@ -18,6 +18,9 @@ pub struct RunResult {
     /// Why the run did not complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete_reason: Option<String>,
+    /// When an `abort_on_fail` rule stopped the run: the rule and its breach (added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
     pub meta: Meta,
     pub trials: Vec<TrialResult>,
     /// What the run cost perfgate itself (not the target).

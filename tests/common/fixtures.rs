@@ -71,6 +71,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
         format: FORMAT.into(),
         complete: true,
         incomplete_reason: None,
+        aborted: None,
         meta: Meta {
             perfgate_version: "0.1.0".into(),
             profile: ProfileMeta {
