@@ -69,6 +69,10 @@ pub struct GateArgs {
     /// Compare even when the profiles or load sizes differ.
     #[arg(long)]
     pub allow_mismatch: bool,
+    /// No baseline: judge only the rules that need none (absolute limits, stages against
+    /// stages, flows' limits, recovery).
+    #[arg(long, conflicts_with = "baseline_file")]
+    pub no_baseline: bool,
 }
 
 /// Where to publish the verdict.
@@ -152,9 +156,10 @@ impl From<ReportFormat> for report::Format {
 impl From<GateArgs> for GateOptions {
     fn from(g: GateArgs) -> Self {
         GateOptions {
-            baseline: match g.baseline_file {
-                Some(f) => BaselineRef::File(f),
-                None => BaselineRef::Named {
+            baseline: match (g.no_baseline, g.baseline_file) {
+                (true, _) => BaselineRef::None,
+                (false, Some(f)) => BaselineRef::File(f),
+                (false, None) => BaselineRef::Named {
                     name: g.baseline,
                     dir: g.baselines_dir,
                 },

@@ -535,3 +535,37 @@ fn the_repository_profile_validates() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_repository_profiles_validate_with_their_rules() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles");
+    let work = Work::new();
+    let mut seen = 0;
+    for name in ["spike", "soak", "stress"] {
+        let profile = format!("{dir}/{name}.toml");
+        let rules = format!("{dir}/{name}.thresholds.toml");
+        let out = work
+            .perfgate()
+            .args(["validate", "-p", &profile, "-t", &rules])
+            .output()
+            .expect("perfgate validate");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen += 1;
+    }
+    let on_disk = std::fs::read_dir(dir)
+        .expect("profiles/")
+        .filter(|e| {
+            e.as_ref().is_ok_and(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .ends_with(".thresholds.toml")
+            })
+        })
+        .count();
+    assert_eq!(seen, on_disk, "every profile in profiles/ is checked here");
+}

@@ -86,6 +86,7 @@ impl Observer for AbortWatch {
                         s.trial + 1,
                         s.window + 1
                     );
+                    eprintln!("\nstopping early (abort_on_fail): {why}");
                     self.stop.send_replace(Some(StopReason::Aborted(why)));
                     return;
                 }

@@ -32,33 +32,43 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
     let profile = crate::config::load(&opts.run.profile, &opts.run.overrides)
         .map(Arc::new)
         .map_err(Failure::from);
-    let (profile, th, (base, label)) = Failure::all3(
+    let (profile, th, base) = Failure::all3(
         profile,
         gate::thresholds(&opts.gate),
         gate::baseline(&opts.gate),
     )?;
-    let names = gate::union(compare::names_of(&[&base]), gate::profile_names(&profile));
+    let base_names = base
+        .as_ref()
+        .map(|(b, _)| compare::names_of(&[b]))
+        .unwrap_or_default();
+    let names = gate::union(base_names, gate::profile_names(&profile));
     if let Some(e) = th.unmatched(&names) {
         return Err(Failure::Rules(e));
     }
     // The load is known before running: refuse a mismatch now rather than after the run.
-    let mut planned = base.clone();
-    planned.meta.profile.hash = profile.hash.clone();
-    planned.meta.load = crate::meta::load_meta(&profile);
-    gate::comparable(&base, &planned, opts.gate.allow_mismatch)?;
+    if let Some((base, _)) = &base {
+        let mut planned = base.clone();
+        planned.meta.profile.hash = profile.hash.clone();
+        planned.meta.load = crate::meta::load_meta(&profile);
+        gate::comparable(base, &planned, opts.gate.allow_mismatch)?;
+    }
 
     let plan = Plan::new(profile.load.trials, profile.load.max_trials);
     let mut look = 0;
     let mut last = None;
     // After each batch: decide, and while something is inconclusive (and nothing failed), ask
-    // for the next batch of current trials.
+    // for the next batch of current trials. Without a baseline there is nothing to add trials
+    // for.
     let mut more = |r: &crate::result::RunResult| -> u32 {
+        let Some((base, label)) = &base else {
+            return 0;
+        };
         look += 1;
         let c = compare::compare_at(
-            &base,
+            base,
             r,
             &th,
-            &label,
+            label,
             "current",
             Look::nth(&th, look, plan.looks),
         );
@@ -94,9 +104,10 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
             ran.result.trials.len()
         );
     }
-    let c = match last {
-        Some(c) => c,
-        None => compare::compare(&base, &ran.result, &th, &label, "current"),
+    let c = match (last, &base) {
+        (Some(c), _) => c,
+        (None, Some((base, label))) => compare::compare(base, &ran.result, &th, label, "current"),
+        (None, None) => compare::judge_alone(&ran.result, &th, "current"),
     };
     let dir = &opts.report_dir;
     for (name, format) in REPORTS {

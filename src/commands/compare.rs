@@ -21,22 +21,27 @@ pub struct CompareOptions {
 
 pub async fn compare(opts: CompareOptions) -> Result<Outcome, Failure> {
     // Every input is read, and every one that is wrong is reported, before giving up.
-    let (th, (base, label), cur) = Failure::all3(
+    let (th, base, cur) = Failure::all3(
         gate::thresholds(&opts.gate),
         gate::baseline(&opts.gate),
         gate::current(&opts.current),
     )?;
-    if let Some(e) = th.unmatched(&compare::names_of(&[&base, &cur])) {
-        return Err(Failure::Rules(e));
-    }
-    gate::comparable(&base, &cur, opts.gate.allow_mismatch)?;
-    let c = compare::compare(
-        &base,
-        &cur,
-        &th,
-        &label,
-        &opts.current.display().to_string(),
-    );
+    let label = opts.current.display().to_string();
+    let c = match &base {
+        Some((base, base_label)) => {
+            if let Some(e) = th.unmatched(&compare::names_of(&[base, &cur])) {
+                return Err(Failure::Rules(e));
+            }
+            gate::comparable(base, &cur, opts.gate.allow_mismatch)?;
+            compare::compare(base, &cur, &th, base_label, &label)
+        }
+        None => {
+            if let Some(e) = th.unmatched(&compare::names_of(&[&cur])) {
+                return Err(Failure::Rules(e));
+            }
+            compare::judge_alone(&cur, &th, &label)
+        }
+    };
     let text = report::render(
         &c,
         opts.format,

@@ -21,11 +21,13 @@ pub struct GateOptions {
     pub allow_mismatch: bool,
 }
 
-/// A stored baseline (`DIR/NAME.json`) or any result file.
+/// A stored baseline (`DIR/NAME.json`), any result file, or none (`--no-baseline`: only the
+/// rules that need no baseline are judged).
 #[derive(Debug, Clone)]
 pub enum BaselineRef {
     Named { name: String, dir: PathBuf },
     File(PathBuf),
+    None,
 }
 
 /// Where to publish the verdict.
@@ -45,15 +47,16 @@ pub fn thresholds(g: &GateOptions) -> Result<Thresholds, Failure> {
     Thresholds::load(&path, required).map_err(Failure::Rules)
 }
 
-/// The baseline result and how to call it in reports.
-pub fn baseline(g: &GateOptions) -> Result<(RunResult, String), Failure> {
+/// The baseline result and how to call it in reports (None with `--no-baseline`).
+pub fn baseline(g: &GateOptions) -> Result<Option<(RunResult, String)>, Failure> {
     match &g.baseline {
         BaselineRef::File(p) => RunResult::read(p)
-            .map(|r| (r, p.display().to_string()))
+            .map(|r| Some((r, p.display().to_string())))
             .map_err(|e| BaselineError::Read(e).into()),
         BaselineRef::Named { name, dir } => crate::baseline::load(dir, name)
-            .map(|(r, _)| (r, format!("baseline {name}")))
+            .map(|(r, _)| Some((r, format!("baseline {name}"))))
             .map_err(Failure::from),
+        BaselineRef::None => Ok(None),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod failure;
 pub mod gate;
 pub mod progress;
+pub mod resources;
 pub mod run;
 pub mod validate;
 

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::abort::AbortWatch;
 use super::failure::{Failure, Outcome, RunError};
 use super::progress::Progress;
+use super::resources::TargetSampler;
 use crate::compare::rules::{Abort, Thresholds};
 use crate::config::{Overrides, Profile};
 use crate::engine::events::{Observer, Observers};
@@ -191,7 +192,11 @@ async fn execute_until_stopped(
     aborts: Vec<Abort>,
 ) -> Result<Ran, Failure> {
     let mut watch = AbortWatch::new(aborts, profile.endpoints.clone(), stop.clone());
+    let (mut sampler, resources) = TargetSampler::new(profile.target.watch.clone());
     let mut observers = Observers(vec![observer, &mut watch]);
+    if let Some(s) = sampler.as_mut() {
+        observers.0.push(s);
+    }
     let observer: &mut dyn Observer = &mut observers;
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     for n in &profile.notes {
@@ -205,6 +210,7 @@ async fn execute_until_stopped(
         .to_path_buf();
     let mut stop_rx = stop.subscribe();
     let mut target = start_target(&profile, &dir, &mut stop_rx).await?;
+    resources.target_started(target.as_ref().and_then(TargetProcess::pid));
     let t = &profile.target;
     let mut result = empty_result(&profile, &dir, started_at);
     // The planned trials, then as many more as `more` asks for, against the same target.
@@ -229,6 +235,7 @@ async fn execute_until_stopped(
                 Ok(tp) => target = tp,
                 Err(e) => break Err(e),
             }
+            resources.target_started(target.as_ref().and_then(TargetProcess::pid));
         }
         fresh = !restart;
         let output = load(
@@ -245,6 +252,7 @@ async fn execute_until_stopped(
             Err(e) => break Err(e.into()),
         };
         result.trials.extend(output.trials);
+        resources.fill(&mut result.trials);
         result.complete = output.stopped.is_none();
         if output.stopped.is_some() {
             break Ok(output.stopped);

@@ -58,9 +58,29 @@ pub(super) fn decide(row: &mut Row, policy: &Policy, ev: &Evidence<'_>) {
         verdict = Verdict::Fail;
         reasons.push("without a successful request the limit cannot be met".into());
     }
-    // Absolute limits are in fractions for error rates; rows show percent.
-    let scale = if m == Metric::ErrorRate { 100.0 } else { 1.0 };
+    // Absolute limits are in fractions for rates; rows show percent.
+    let scale = if m.is_rate() { 100.0 } else { 1.0 };
     if let Some(cv) = row.current {
+        if let Some(min) = policy.min {
+            if cv < min * scale {
+                verdict = Verdict::Fail;
+                reasons.push(format!(
+                    "{} is below the floor {}",
+                    m.show(cv),
+                    m.show(min * scale)
+                ));
+            }
+        }
+        if let Some(w) = policy.warn_below {
+            if verdict < Verdict::Warn && cv < w * scale {
+                verdict = Verdict::Warn;
+                reasons.push(format!(
+                    "{} is below the warning level {}",
+                    m.show(cv),
+                    m.show(w * scale)
+                ));
+            }
+        }
         if let Some(max) = policy.max {
             if cv > max * scale {
                 verdict = Verdict::Fail;

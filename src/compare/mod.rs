@@ -190,6 +190,7 @@ fn judge_result(
         for f in &names.scenarios {
             pending.extend(rows::flow_rows(f, stage, b, cur, &method));
         }
+        pending.extend(rows::target_rows(stage, b, cur, &method));
     }
     for d in th.degradations() {
         pending.extend(stages::degradation_rows(cur, &d, &method));
@@ -216,6 +217,17 @@ fn judge_result(
         warnings.push("no baseline: only the rules that need none were judged (absolute limits, stages against stages, flows' limits, recovery); the checks against a baseline were skipped".to_string());
     }
     let disturbed = disturbed_notes([("baseline", base_d), ("current", cur_d)], &mut warnings);
+    let flows = names
+        .stages
+        .iter()
+        .flat_map(|stage| {
+            names
+                .scenarios
+                .iter()
+                .filter_map(|f| sides::flow_summary(cur, f, stage, method.shown_stage(stage)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let info = |r: &RunResult, label: &str| SideInfo {
         label: label.to_string(),
         started_at: r.meta.started_at.clone(),
@@ -248,6 +260,7 @@ fn judge_result(
         },
         warnings,
         disturbed,
+        flows,
         rows,
     }
 }

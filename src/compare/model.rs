@@ -74,6 +74,25 @@ fn first() -> u32 {
     1
 }
 
+/// A flow of the current run, over its trials.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlowSummary {
+    pub scenario: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    /// Percent of the iterations that ended which completed.
+    pub completion_rate: f64,
+    pub iterations_per_min: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_p95_ms: Option<f64>,
+    /// Failed iterations by the step (endpoint) they failed at.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failed_at: std::collections::BTreeMap<String, u64>,
+}
+
 /// A trial left out of its side's trial-level tests because it looks disturbed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DisturbedTrial {
@@ -146,6 +165,9 @@ pub struct Comparison {
     /// Trials left out of the trial-level tests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disturbed: Vec<DisturbedTrial>,
+    /// The current run's user flows (per stage when it has stages), for the flow table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowSummary>,
     pub rows: Vec<Row>,
 }
 
@@ -161,6 +183,7 @@ impl Row {
     pub fn subject(&self) -> String {
         let mut s = match &self.scenario {
             Some(f) => format!("flow {f}"),
+            None if self.metric.is_target() => "target".to_string(),
             None => self.endpoint.clone(),
         };
         if let Some(st) = &self.stage {

@@ -2,7 +2,10 @@
 //! (or, without a baseline, the current side's only, for absolute limits) and their tests.
 
 use super::rules::{Metric, Policy, Subject};
-use super::sides::{flow_side, flow_value, latency_ms, side, value, FlowSide, Side};
+use super::sides::{
+    flow_side, flow_value, latency_ms, side, target_side, target_value, value, FlowSide, Side,
+    TargetSide,
+};
 use super::stats::{self, RatioTest};
 use super::windows::window_bootstrap;
 use super::{Method, Pending, Row, Verdict};
@@ -250,6 +253,81 @@ pub(super) fn flow_rows(
         }
     }
     out
+}
+
+/// Why a target metric has no value in the current run.
+const TARGET_UNSEEN: &str = "perfgate could not see the target's processes in the current run: it samples their CPU and memory when it starts the target itself (`start`) or is given target.pid, target.pid_file or target.cgroup";
+
+/// The rows of the target's own resources in one stage, one per target metric the rules name.
+pub(super) fn target_rows(
+    stage: &str,
+    base: Option<&RunResult>,
+    cur: &RunResult,
+    method: &Method,
+) -> Vec<Pending> {
+    let subject = Subject::target(stage);
+    let shown = method.shown_stage(stage);
+    let th = method.th;
+    let b = base.and_then(|b| target_side(b, stage, method.skip_base));
+    let c = target_side(cur, stage, method.skip_cur);
+    let mut out = Vec::new();
+    for m in th.metrics_for(&subject) {
+        let policy = th.policy(&subject, m);
+        let values = (
+            b.as_ref().and_then(|b| target_value(b, m)),
+            c.as_ref().and_then(|c| target_value(c, m)),
+        );
+        let row = |verdict, reason: &str| new_row(&subject, shown, m, values, verdict, reason);
+        match (&b, &c) {
+            (_, None) => out.push(untested(row(Verdict::Missing, TARGET_UNSEEN), None)),
+            (None, Some(_)) if base.is_none() => {
+                if has_limit(&policy) {
+                    out.push(untested(row(Verdict::Pass, ""), Some(policy)));
+                }
+            }
+            (None, Some(_)) => out.push(untested(
+                row(
+                    Verdict::New,
+                    "the baseline has no target figures (perfgate could not see the target then)",
+                ),
+                Some(policy),
+            )),
+            (Some(b), Some(c)) => {
+                let mut r = row(Verdict::Pass, "");
+                let test = target_test(&mut r, b, c, method.trial_level);
+                out.push(tested(r, policy, test, None));
+            }
+        }
+    }
+    out
+}
+
+/// Trial-level tests of the per-trial values for CPU and peak memory; for memory growth, the
+/// difference of the two sides' slopes against their standard errors (each trial's own
+/// Newey–West interval), which needs no minimum number of trials.
+fn target_test(
+    row: &mut Row,
+    b: &TargetSide,
+    c: &TargetSide,
+    trial_level: bool,
+) -> Option<RatioTest> {
+    let m = row.metric;
+    if m == Metric::TargetRssGrowth {
+        let ((gb, sb), (gc, sc)) = (b.growth()?, c.growth()?);
+        let se = (sb * sb + sc * sc).sqrt();
+        let p = if se > 0.0 {
+            2.0 * (1.0 - stats::normal_cdf(((gc - gb) / se).abs()))
+        } else if gc != gb {
+            0.0
+        } else {
+            1.0
+        };
+        return Some(RatioTest::p_only(p));
+    }
+    if !trial_level {
+        return None;
+    }
+    trial_test(row, &b.per_trial(m), &c.per_trial(m))
 }
 
 /// The test of a flow metric: a two-proportion test of failed iterations for the completion

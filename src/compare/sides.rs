@@ -191,6 +191,37 @@ pub(super) fn flow_side(
     (s.completed + s.failed > 0).then_some(s)
 }
 
+/// `scenario`'s flow in `stage` over every trial of `r`, as the flow table shows it.
+pub(super) fn flow_summary(
+    r: &RunResult,
+    scenario: &str,
+    stage: &str,
+    shown: Option<&str>,
+) -> Option<super::FlowSummary> {
+    let s = flow_side(r, scenario, stage, None)?;
+    let mut failed_at = std::collections::BTreeMap::new();
+    let mut started = 0;
+    for t in &r.trials {
+        if let Some(f) = flow_in(t, scenario, stage) {
+            started += f.started;
+            for (k, v) in &f.failed_at {
+                *failed_at.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+    }
+    Some(super::FlowSummary {
+        scenario: scenario.to_string(),
+        stage: shown.map(str::to_string),
+        started,
+        completed: s.completed,
+        failed: s.failed,
+        completion_rate: flow_value(&s, Metric::CompletionRate).unwrap_or(100.0),
+        iterations_per_min: flow_value(&s, Metric::IterationsPerMin).unwrap_or(0.0),
+        iteration_p95_ms: latency_ms(&s.merged, Metric::IterationP95),
+        failed_at,
+    })
+}
+
 /// The value of a flow metric `m` for a side, in the row's unit.
 pub(super) fn flow_value(s: &FlowSide, m: Metric) -> Option<f64> {
     match m {
@@ -201,5 +232,117 @@ pub(super) fn flow_value(s: &FlowSide, m: Metric) -> Option<f64> {
             (s.measured_s > 0.0).then(|| s.completed as f64 * 60.0 / s.measured_s)
         }
         m => latency_ms(&s.merged, m),
+    }
+}
+
+/// One side's target figures in one stage: per trial, and over the trials.
+pub(super) struct TargetSide {
+    /// Per trial: (cpu µs per request, cores, peak MB, growth MB/h and its standard error).
+    pub(super) trials: Vec<TargetTrial>,
+    pub(super) cpu_s: f64,
+    pub(super) requests: u64,
+    pub(super) seconds: f64,
+    pub(super) rss_peak_mb: f64,
+}
+
+pub(super) struct TargetTrial {
+    pub(super) cpu_per_request_us: Option<f64>,
+    pub(super) cores: f64,
+    pub(super) rss_peak_mb: f64,
+    pub(super) growth: Option<(f64, f64)>,
+}
+
+fn target_in<'a>(
+    t: &'a TrialResult,
+    stage: &str,
+) -> Option<(&'a crate::result::TargetResult, f64, u64)> {
+    if t.stages.is_empty() {
+        let requests = t.endpoints.iter().map(|e| e.requests).sum();
+        return (stage == STEADY)
+            .then_some(t.resources.as_ref())
+            .flatten()
+            .map(|x| (x, t.measured_s, requests));
+    }
+    let s = t.stages.iter().find(|s| s.name == stage)?;
+    let requests = s.endpoints.iter().map(|e| e.requests).sum();
+    s.resources.as_ref().map(|x| (x, s.measured_s, requests))
+}
+
+/// The target's figures in `stage` of `r`, leaving out the trial at position `skip`; None when no
+/// trial has them (perfgate could not see the target).
+pub(super) fn target_side(r: &RunResult, stage: &str, skip: Option<usize>) -> Option<TargetSide> {
+    let mut s = TargetSide {
+        trials: Vec::new(),
+        cpu_s: 0.0,
+        requests: 0,
+        seconds: 0.0,
+        rss_peak_mb: 0.0,
+    };
+    for (i, t) in r.trials.iter().enumerate() {
+        if skip == Some(i) {
+            continue;
+        }
+        let Some((x, secs, requests)) = target_in(t, stage) else {
+            continue;
+        };
+        // A trial's interval is ± t·se; 1.96 is within 5% of t for the seconds of any trial
+        // long enough to have a growth at all.
+        let growth = x.rss_growth_mb_per_h.map(|g| {
+            let se = x
+                .rss_growth_interval
+                .map_or(0.0, |[lo, hi]| (hi - lo) / (2.0 * 1.96));
+            (g, se)
+        });
+        let peak = x.rss_peak_bytes as f64 / 1e6;
+        s.trials.push(TargetTrial {
+            cpu_per_request_us: x.cpu_per_request_us,
+            cores: x.cpu_cores,
+            rss_peak_mb: peak,
+            growth,
+        });
+        s.cpu_s += x.cpu_s;
+        s.requests = s.requests.saturating_add(requests);
+        s.seconds += secs;
+        s.rss_peak_mb = s.rss_peak_mb.max(peak);
+    }
+    (!s.trials.is_empty()).then_some(s)
+}
+
+impl TargetSide {
+    /// The per-trial values of a target metric (growth: the slopes).
+    pub(super) fn per_trial(&self, m: Metric) -> Vec<f64> {
+        self.trials
+            .iter()
+            .filter_map(|t| match m {
+                Metric::TargetCpuPerRequest => t.cpu_per_request_us,
+                Metric::TargetCpu => Some(t.cores),
+                Metric::TargetRssPeak => Some(t.rss_peak_mb),
+                Metric::TargetRssGrowth => t.growth.map(|g| g.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The mean growth over the trials and its standard error (from each trial's interval).
+    pub(super) fn growth(&self) -> Option<(f64, f64)> {
+        let g: Vec<(f64, f64)> = self.trials.iter().filter_map(|t| t.growth).collect();
+        if g.is_empty() {
+            return None;
+        }
+        let k = g.len() as f64;
+        let mean = g.iter().map(|x| x.0).sum::<f64>() / k;
+        let se = g.iter().map(|x| x.1 * x.1).sum::<f64>().sqrt() / k;
+        Some((mean, se))
+    }
+}
+
+/// The value of a target metric for a side, in the row's unit.
+pub(super) fn target_value(s: &TargetSide, m: Metric) -> Option<f64> {
+    match m {
+        Metric::TargetCpuPerRequest => (s.requests > 0).then(|| s.cpu_s * 1e6 / s.requests as f64),
+        Metric::TargetCpu => (s.seconds > 0.0).then(|| s.cpu_s / s.seconds),
+        Metric::TargetRssPeak => Some(s.rss_peak_mb),
+        Metric::TargetRssGrowth => s.growth().map(|g| g.0),
+        _ => None,
     }
 }

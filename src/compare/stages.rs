@@ -140,7 +140,7 @@ pub(super) fn recovery_rows(cur: &RunResult, r: &Recovery, method: &Method) -> V
             match worst {
                 None => {
                     row.verdict = Verdict::Fail;
-                    row.reason = format!("never recovered within the stage ({detail})");
+                    row.reason = format!("never recovered before the end of the trial ({detail})");
                 }
                 Some(w) if w > r.max_s => {
                     row.verdict = Verdict::Fail;
@@ -157,17 +157,13 @@ pub(super) fn recovery_rows(cur: &RunResult, r: &Recovery, method: &Method) -> V
 }
 
 /// The seconds from the start of `stage` in trial `t` until the watched metric is within the
-/// limit for `hold` seconds in a row (None: never, within the trial's seconds from the stage on).
+/// limit for `hold` seconds in a row (None: never, in the trial's seconds from the stage on).
 fn recovery(t: &TrialResult, stage: &str, r: &Recovery) -> Option<u32> {
-    let (first, windows) = match t.stages.iter().find(|s| s.name == stage) {
-        Some(s) => (s.first_window, s.windows),
-        None => (
-            0,
-            t.load
-                .len()
-                .max(t.endpoints.first().map_or(0, |e| e.windows.len())),
-        ),
-    };
+    let first = t
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .map_or(0, |s| s.first_window);
     let seconds = t.endpoints.first().map_or(0, |e| e.windows.len());
     let within = |w: usize| -> bool {
         let endpoints = t.endpoints.iter().filter(|e| {
@@ -195,8 +191,9 @@ fn recovery(t: &TrialResult, stage: &str, r: &Recovery) -> Option<u32> {
         }
     };
     let hold = r.hold as usize;
-    (first..first + windows.max(1))
-        .take_while(|&w| w < seconds)
+    // From the stage's start to the end of the trial: a service still recovering when the
+    // stage ends (a short ramp down) recovers in the stages after it.
+    (first..seconds)
         .find(|&w| (w..w + hold).all(|x| x < seconds && within(x)))
         .map(|w| (w - first) as u32)
 }

@@ -85,6 +85,11 @@ fn variance(v: &[f64]) -> f64 {
     v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
 }
 
+/// The standard normal distribution function.
+pub fn normal_cdf(z: f64) -> f64 {
+    std_normal().cdf(z)
+}
+
 fn std_normal() -> Normal {
     Normal::new(0.0, 1.0).expect("the standard normal distribution is valid")
 }

@@ -9,7 +9,7 @@ use reqwest::{Method, Url};
 
 use super::template::Template;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Profile {
     pub name: String,
     /// The file the profile was read from.
@@ -28,6 +28,60 @@ pub struct Profile {
     pub hash: String,
     /// Things worth telling the user about how the profile was read (overrides).
     pub notes: Vec<String>,
+    /// `perfgate capacity`'s SLO and search (defaults when the profile has no `[capacity]`).
+    pub capacity: Capacity,
+}
+
+/// The SLO a load level must meet, and how `perfgate capacity` searches for the highest that
+/// does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    /// Latency limits over all endpoints together, ms; an error-rate limit as a fraction.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub error_rate: Option<f64>,
+    /// Closed model: the throughput a level adds per added user, as a share of the throughput
+    /// per user of the level below it, under which throughput has stopped rising.
+    pub min_gain: f64,
+    /// The first level: users or iterations per second (default: the profile's).
+    pub start: Option<f64>,
+    pub step: CapacityStep,
+    /// Each level runs `warmup` then is judged over `hold`.
+    pub hold: Duration,
+    pub warmup: Duration,
+    /// The whole search's time limit.
+    pub budget: Duration,
+    /// Bisect until the gap between the last level that held and the first that broke is at
+    /// most this fraction of the former.
+    pub resolution: f64,
+}
+
+/// How the search steps up until a level breaks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CapacityStep {
+    /// `step = "+10"`.
+    Add(f64),
+    /// `step = "x2"` or `"100%"` (each level twice the last).
+    Times(f64),
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
+            error_rate: None,
+            min_gain: 0.5,
+            start: None,
+            step: CapacityStep::Times(2.0),
+            hold: Duration::from_secs(8),
+            warmup: Duration::from_secs(2),
+            budget: Duration::from_secs(100),
+            resolution: 0.1,
+        }
+    }
 }
 
 /// The request target of `u` as an HTTP/1.1 request line carries it: path and query.
@@ -66,6 +120,21 @@ pub struct Target {
     /// placement) varies between trials, where the gate's statistics see it, instead of between
     /// runs, where they cannot.
     pub restart_per_trial: bool,
+    /// Where to read the target's own CPU and memory; None: perfgate cannot see it.
+    pub watch: Option<Watch>,
+}
+
+/// How perfgate finds the target's processes to sample their CPU and memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watch {
+    /// The process tree of the `start` command.
+    Started,
+    /// A running process and its descendants (`target.pid`).
+    Pid(i32),
+    /// The process named by a pid file, read when each trial starts (`target.pid_file`).
+    PidFile(PathBuf),
+    /// A cgroup v2 directory (`target.cgroup`): a service in a container.
+    Cgroup(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -192,14 +261,14 @@ impl Load {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Dataset {
     pub name: String,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: String,
     pub weight: u32,
@@ -214,7 +283,7 @@ pub struct ThinkTime {
     pub max: Duration,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Step {
     /// Unique within the profile (0, 1, …), for per-step tables.
     pub id: usize,
@@ -234,7 +303,7 @@ pub struct Step {
     pub captures: Vec<Capture>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Body {
     None,
     /// A body without variables, serialized once.
@@ -273,13 +342,13 @@ impl Expect {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Capture {
     pub slot: usize,
     pub source: CaptureSource,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CaptureSource {
     Json(serde_json_path::JsonPath),
     Header(HeaderName),

@@ -21,6 +21,23 @@ pub struct RawProfile {
     pub data: Vec<RawData>,
     #[serde(default)]
     pub scenario: Vec<RawScenario>,
+    pub capacity: Option<RawCapacity>,
+}
+
+/// `[capacity]`: the SLO `perfgate capacity` searches against, and how it searches.
+#[derive(Debug, Deserialize, Serialize, Default, Clone)]
+pub struct RawCapacity {
+    pub p50: Option<String>,
+    pub p95: Option<String>,
+    pub p99: Option<String>,
+    pub error_rate: Option<String>,
+    pub min_gain: Option<String>,
+    pub start: Option<f64>,
+    pub step: Option<String>,
+    pub hold: Option<String>,
+    pub warmup: Option<String>,
+    pub budget: Option<String>,
+    pub resolution: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -37,6 +54,9 @@ pub struct RawTarget {
     pub ca_file: Option<String>,
     pub insecure: Option<bool>,
     pub restart: Option<String>,
+    pub pid: Option<i64>,
+    pub pid_file: Option<String>,
+    pub cgroup: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -116,6 +136,7 @@ pub fn known_keys(path: &[Seg]) -> Option<Known> {
         [] => ("the profile", fields::<RawProfile>()),
         [Key(t)] if named(t, "target") => ("[target]", fields::<RawTarget>()),
         [Key(t)] if named(t, "load") => ("[load]", fields::<RawLoad>()),
+        [Key(t)] if named(t, "capacity") => ("[capacity]", fields::<RawCapacity>()),
         [Key(l), Key(s), Index(_)] if named(l, "load") && named(s, "stages") => {
             ("a [[load.stages]]", fields::<RawStage>())
         }

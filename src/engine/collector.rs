@@ -214,6 +214,7 @@ impl TrialCollector {
             stages,
             load,
             flows,
+            resources: None,
         }
     }
 }

@@ -214,12 +214,18 @@ async fn run_trial(
     // A second is summarised a moment after it ends, once the workers have sent it.
     let mut next_second = window_of(measure_start, trial_start);
     let last_second = measured_windows as i64 - 1;
+    // Every worker has sent its last second; the seconds not yet summarised still are (the
+    // last one ends as the workers do), unless the run is stopping.
+    let mut workers_done = false;
     loop {
+        if workers_done && (stopped.is_some() || next_second > last_second) {
+            break;
+        }
         let due = second_end(measure_start, next_second) + SECOND_GRACE;
         tokio::select! {
-            msg = crew.windows.recv() => match msg {
+            msg = crew.windows.recv(), if !workers_done => match msg {
                 Some(d) => collector.absorb(d),
-                None => break, // every worker is done
+                None => workers_done = true,
             },
             changed = stop.changed(), if stopped.is_none() => {
                 let reason = if changed.is_ok() { stop.borrow().clone() } else { None };

@@ -189,7 +189,12 @@ pub fn annotations(c: &Comparison) -> Vec<String> {
                 _ => return None,
             };
             let title = escape(
-                &format!("perfgate {}: {} {}", c.profile, r.endpoint, r.metric.name()),
+                &format!(
+                    "perfgate {}: {} {}",
+                    c.profile,
+                    r.subject(),
+                    r.metric.name()
+                ),
                 true,
             );
             Some(format!(

@@ -74,7 +74,7 @@ fn notable(c: &Comparison, n: usize) -> (Vec<String>, usize) {
             format!(
                 "{} {} {}: {} → {} ({})",
                 r.verdict.label(),
-                r.endpoint,
+                r.subject(),
                 r.metric.name(),
                 table::value(r.baseline, r.metric),
                 table::value(r.current, r.metric),

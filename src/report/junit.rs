@@ -10,7 +10,7 @@ pub fn render(c: &Comparison) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("perfgate");
     let mut suite = TestSuite::new(c.profile.clone());
     for r in &c.rows {
-        let name = format!("{} {}", r.endpoint, r.metric.name());
+        let name = format!("{} {}", r.subject(), r.metric.name());
         let summary = format!(
             "{}: baseline {}, current {}, change {}{}",
             r.verdict.label(),
@@ -32,7 +32,7 @@ pub fn render(c: &Comparison) -> Result<String, quick_junit::SerializeError> {
         } else {
             TestCase::new(name, TestCaseStatus::success())
         };
-        case.set_classname(r.endpoint.clone());
+        case.set_classname(r.subject());
         case.set_system_out(summary);
         suite.add_test_case(case);
     }

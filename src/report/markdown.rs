@@ -1,7 +1,7 @@
 //! The comparison as Markdown: what the pull-request comment and the job summary show. The
 //! verdict comes first, then the checks that need a look; the full table is folded.
 
-use super::table::{TableModel, TableRow, COLUMNS};
+use super::table::{TableModel, TableRow, COLUMNS, FLOW_COLUMNS};
 use crate::compare::Verdict;
 
 fn icon(v: Verdict) -> &'static str {
@@ -85,6 +85,16 @@ pub fn render(model: &TableModel, title: &str) -> String {
         out.push_str("No endpoint got worse beyond the allowed margins.\n\n");
     } else {
         out.push_str(&table(&notable, Extra::Why));
+        out.push('\n');
+    }
+    if !model.flows.is_empty() {
+        out.push_str(&format!("| {} |\n", FLOW_COLUMNS.join(" | ")));
+        out.push_str(&"|---".repeat(FLOW_COLUMNS.len()));
+        out.push_str("|\n");
+        for f in &model.flows {
+            let cells: Vec<String> = f.iter().map(|c| escape(c)).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
         out.push('\n');
     }
     for n in &model.notes {

@@ -29,6 +29,43 @@ pub struct TableModel {
     /// What the run could see: "this run can detect a 10.0% regression on 38 of 40 checks …".
     pub detectability: Option<String>,
     pub rows: Vec<TableRow>,
+    /// The current run's flows: FLOW_COLUMNS.
+    pub flows: Vec<[String; 6]>,
+}
+
+pub const FLOW_COLUMNS: [&str; 6] = [
+    "flow",
+    "completion",
+    "completed",
+    "failed",
+    "iterations/min",
+    "iteration p95",
+];
+
+/// One flow as a table row: `checkout @ peak`, `97.50%`, `390`, `10 (POST /checkout/ 10)`, …
+fn flow_cells(f: &crate::compare::FlowSummary) -> [String; 6] {
+    let name = match &f.stage {
+        Some(s) => format!("{} @ {s}", f.scenario),
+        None => f.scenario.clone(),
+    };
+    let failed = if f.failed_at.is_empty() {
+        f.failed.to_string()
+    } else {
+        let at: Vec<String> = f
+            .failed_at
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        format!("{} ({})", f.failed, at.join(", "))
+    };
+    [
+        name,
+        units::percent_value(f.completion_rate),
+        f.completed.to_string(),
+        failed,
+        format!("{:.1}", f.iterations_per_min),
+        f.iteration_p95_ms.map_or("–".to_string(), units::latency),
+    ]
 }
 
 /// A row's detectable change for people: `6.1%`, or `0.42 pp` for an error rate.
@@ -149,7 +186,7 @@ impl TableModel {
             .iter()
             .map(|r| TableRow {
                 cells: [
-                    r.endpoint.clone(),
+                    r.subject(),
                     r.metric.name().to_string(),
                     value(r.baseline, r.metric),
                     value(r.current, r.metric),
@@ -168,6 +205,7 @@ impl TableModel {
             notes,
             detectability: detectability(c),
             rows,
+            flows: c.flows.iter().map(flow_cells).collect(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 
-use super::table::{TableModel, COLUMNS};
+use super::table::{TableModel, COLUMNS, FLOW_COLUMNS};
 use crate::compare::Verdict;
 
 fn colour(v: Verdict) -> Option<Color> {
@@ -54,6 +54,20 @@ pub fn render(model: &TableModel, colour_on: bool) -> String {
     if !reasons.is_empty() {
         out.push_str(&reasons.join("\n"));
         out.push('\n');
+    }
+    if !model.flows.is_empty() {
+        let mut flows = Table::new();
+        flows
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(FLOW_COLUMNS.to_vec());
+        if !colour_on {
+            flows.force_no_tty();
+        }
+        for f in &model.flows {
+            flows.add_row(f.to_vec());
+        }
+        out.push_str(&format!("{flows}\n"));
     }
     for n in &model.notes {
         out.push_str(&format!("note: {n}\n"));

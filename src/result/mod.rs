@@ -140,6 +140,7 @@ mod tests {
                 stages: Vec::new(),
                 load: Vec::new(),
                 flows: Vec::new(),
+                resources: None,
             }],
             client: None,
         }

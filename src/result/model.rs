@@ -143,6 +143,10 @@ pub struct TrialResult {
     /// Per scenario: the user flow over the measured part (added within v1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<FlowResult>,
+    /// The target's own CPU and memory over the measured part, when perfgate could see it
+    /// (added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<TargetResult>,
 }
 
 /// One stage of a trial: its measured seconds and what they measured.
@@ -162,6 +166,47 @@ pub struct StageResult {
     pub endpoints: Vec<EndpointResult>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<FlowResult>,
+    /// The target's resources over the stage's seconds (its `windows` are the trial's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<TargetResult>,
+}
+
+/// The target's own resources over a stretch of measured seconds, sampled once a second from
+/// `/proc` (the target's process tree) or its cgroup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetResult {
+    /// What was sampled: "process 1234 and its children", "cgroup /sys/fs/cgroup/app".
+    pub source: String,
+    /// CPU seconds (user + system) over the measured seconds.
+    pub cpu_s: f64,
+    /// Cores used on average: cpu_s / measured seconds.
+    pub cpu_cores: f64,
+    /// CPU µs per completed request; absent without requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_per_request_us: Option<f64>,
+    pub rss_peak_bytes: u64,
+    pub rss_end_bytes: u64,
+    /// The least-squares slope of resident memory over the measured seconds, MB (10^6 bytes)
+    /// per hour, and its 95% interval (Newey–West standard error, as successive seconds are
+    /// correlated); absent with fewer than 3 seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_growth_mb_per_h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_growth_interval: Option<[f64; 2]>,
+    pub threads_peak: u64,
+    pub fds_peak: u64,
+    /// Per measured second, beside the endpoints' windows of the same index (a trial's only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<TargetWindow>,
+}
+
+/// The target in one measured second: the CPU it used during it, what it held at its end.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct TargetWindow {
+    pub cpu_s: f64,
+    pub rss_bytes: u64,
+    pub threads: u64,
+    pub fds: u64,
 }
 
 /// One measured second's load.

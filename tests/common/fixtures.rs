@@ -65,6 +65,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
             stages: Vec::new(),
             load: Vec::new(),
             flows: Vec::new(),
+            resources: None,
         });
     }
     RunResult {

@@ -11,6 +11,7 @@ pub struct ProfileBuilder {
     target: Vec<(String, toml::Value)>,
     target_lines: Vec<String>,
     load: Vec<(String, toml::Value)>,
+    stages: Vec<(String, u64, f64)>,
     rest: String,
 }
 
@@ -33,6 +34,7 @@ impl ProfileBuilder {
                 ("duration".into(), "1s".into()),
                 ("warmup".into(), "0s".into()),
             ],
+            stages: Vec::new(),
             rest: String::new(),
         }
     }
@@ -65,6 +67,17 @@ impl ProfileBuilder {
         self.load.retain(|(k, _)| k != "users");
         set(&mut self.load, "model", "open".into());
         set(&mut self.load, "rate", rate.into());
+        self
+    }
+
+    /// `[[load.stages]]` as (name, whole seconds, target); the closed model's `users` and the
+    /// `duration` go, as the stages set them.
+    pub fn stages(mut self, stages: &[(&str, u64, f64)]) -> Self {
+        self.load.retain(|(k, _)| k != "users" && k != "duration");
+        self.stages = stages
+            .iter()
+            .map(|(name, secs, target)| (name.to_string(), *secs, *target))
+            .collect();
         self
     }
 
@@ -106,6 +119,12 @@ impl ProfileBuilder {
         out.push_str("\n[load]\n");
         for (k, v) in &self.load {
             out.push_str(&format!("{k} = {v}\n"));
+        }
+        for (name, secs, target) in &self.stages {
+            out.push_str(&format!(
+                "[[load.stages]]\nname = {}\nduration = \"{secs}s\"\ntarget = {target}\n",
+                toml::Value::from(name.as_str())
+            ));
         }
         out.push_str(&self.rest);
         out

@@ -48,6 +48,14 @@ pub enum Metric {
     IterationsPerMin,
     /// Seconds from a stage's start until a metric is back within a limit, and stays there.
     RecoveryTime,
+    /// The target's CPU time per completed request, µs.
+    TargetCpuPerRequest,
+    /// The target's CPU use, cores.
+    TargetCpu,
+    /// The target's peak resident memory, MB.
+    TargetRssPeak,
+    /// The slope of the target's resident memory over the measured time, MB per hour.
+    TargetRssGrowth,
 }
 
 impl Metric {
@@ -112,6 +120,17 @@ impl Metric {
             || matches!(self, Metric::CompletionRate | Metric::IterationsPerMin)
     }
 
+    /// A metric of the target's own resources rather than of its answers.
+    pub fn is_target(self) -> bool {
+        matches!(
+            self,
+            Metric::TargetCpuPerRequest
+                | Metric::TargetCpu
+                | Metric::TargetRssPeak
+                | Metric::TargetRssGrowth
+        )
+    }
+
     /// A fraction shown as a percentage (limits written "2%", rows in percent).
     pub fn is_rate(self) -> bool {
         matches!(self, Metric::ErrorRate | Metric::CompletionRate)
@@ -132,6 +151,10 @@ impl Metric {
             Metric::Throughput => "req/s",
             Metric::IterationsPerMin => "/min",
             Metric::RecoveryTime => "s",
+            Metric::TargetCpuPerRequest => "µs",
+            Metric::TargetCpu => "cores",
+            Metric::TargetRssPeak => "MB",
+            Metric::TargetRssGrowth => "MB/h",
             _ => "ms",
         }
     }
@@ -143,6 +166,10 @@ impl Metric {
             Metric::Throughput => units::rate(v),
             Metric::IterationsPerMin => format!("{v:.1}/min"),
             Metric::RecoveryTime => format!("{v:.0} s"),
+            Metric::TargetCpuPerRequest => format!("{v:.1} µs"),
+            Metric::TargetCpu => format!("{v:.2} cores"),
+            Metric::TargetRssPeak => format!("{v:.1} MB"),
+            Metric::TargetRssGrowth => format!("{v:+.1} MB/h"),
             _ => units::latency(v),
         }
     }
@@ -166,5 +193,10 @@ mod tests {
         assert_eq!(Metric::parse("iteration_p95"), Some(Metric::IterationP95));
         assert_eq!(Metric::IterationsPerMin.name(), "iterations_per_min");
         assert!(Metric::CompletionRate.is_flow() && !Metric::CompletionRate.higher_is_worse());
+        assert_eq!(
+            Metric::parse("target_rss_growth"),
+            Some(Metric::TargetRssGrowth)
+        );
+        assert!(Metric::TargetCpuPerRequest.is_target() && !Metric::TargetCpu.is_flow());
     }
 }

@@ -59,6 +59,43 @@ impl<'a> Subject<'a> {
             stage,
         }
     }
+
+    /// The target's own resources in a stage.
+    pub fn target(stage: &'a str) -> Self {
+        Subject {
+            endpoint: None,
+            scenario: None,
+            stage,
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match (self.endpoint, self.scenario) {
+            (Some(_), _) => Kind::Endpoint,
+            (None, Some(_)) => Kind::Flow,
+            (None, None) => Kind::Target,
+        }
+    }
+}
+
+/// What a subject is about, and so which metrics apply to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Endpoint,
+    Flow,
+    Target,
+}
+
+impl Kind {
+    fn of(m: Metric) -> Kind {
+        if m.is_flow() {
+            Kind::Flow
+        } else if m.is_target() {
+            Kind::Target
+        } else {
+            Kind::Endpoint
+        }
+    }
 }
 
 /// Degradation under load: a metric of one stage against the same metric of another stage of
@@ -189,6 +226,9 @@ impl Default for Thresholds {
 /// Error rates must rise by at least this much (half a percentage point) to count, unless a rule
 /// says otherwise.
 const DEFAULT_ERROR_RATE_MIN_DELTA: f64 = 0.005;
+/// Memory growth must rise by at least this much (MB/h) to count against a baseline: below it,
+/// a slope over a short run is allocator noise.
+const DEFAULT_GROWTH_MIN_DELTA: f64 = 20.0;
 /// How long an `abort_on_fail` limit may be breached before the run stops.
 pub const DEFAULT_ABORT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// Seconds a recovered metric must stay within its limit.
@@ -199,18 +239,20 @@ impl Thresholds {
         self.rules.iter().filter(|r| !r.is_special())
     }
 
-    /// The metrics gated for `s`: for an endpoint the defaults and any endpoint metric a rule for
-    /// it names; for a flow, the flow metrics its rules name.
+    /// The metrics gated for `s`: the defaults of its kind (endpoint metrics for an endpoint,
+    /// target metrics for the target; flows have none by default) and any metric of its kind a
+    /// rule for it names.
     pub fn metrics_for(&self, s: &Subject<'_>) -> Vec<Metric> {
-        let flow = s.scenario.is_some();
-        let mut m = if flow {
-            Vec::new()
-        } else {
-            self.metrics.clone()
-        };
+        let kind = s.kind();
+        let mut m: Vec<Metric> = self
+            .metrics
+            .iter()
+            .copied()
+            .filter(|m| kind != Kind::Flow && Kind::of(*m) == kind)
+            .collect();
         for r in self.checks().filter(|r| r.matches(s)) {
             if let Some(metric) = r.metric {
-                if metric.is_flow() == flow && !m.contains(&metric) {
+                if Kind::of(metric) == kind && !m.contains(&metric) {
                     m.push(metric);
                 }
             }
@@ -225,6 +267,7 @@ impl Thresholds {
             warn: self.warn,
             min_delta: match metric {
                 Metric::ErrorRate => DEFAULT_ERROR_RATE_MIN_DELTA,
+                Metric::TargetRssGrowth => DEFAULT_GROWTH_MIN_DELTA,
                 m if m.is_latency() || m.is_iteration_latency() => self.min_delta_ms,
                 _ => 0.0,
             },
@@ -263,9 +306,12 @@ impl Thresholds {
                     endpoint: r.endpoint.clone(),
                     metric: r.metric?,
                     max_regression: r.max_regression.unwrap_or(self.max_regression),
-                    warn: r
-                        .warn
-                        .unwrap_or(self.warn.min(r.max_regression.unwrap_or(1.0))),
+                    // Without a warning level of its own, half the rule's allowance (as the
+                    // defaults' 5% is half of 10%).
+                    warn: r.warn.unwrap_or_else(|| match r.max_regression {
+                        Some(m) => m / 2.0,
+                        None => self.warn,
+                    }),
                 })
             })
             .collect()

@@ -394,6 +394,12 @@ impl Reader<'_> {
         if r.scenario.is_some() && (r.endpoint.is_some() || metric.is_some_and(|m| !m.is_flow())) {
             self.problem(&at("scenario"), "a scenario rule is about a flow: give metric = \"completion_rate\", \"iteration_p95\" or \"iterations_per_min\", and no endpoint");
         }
+        if metric.is_some_and(Metric::is_target) && (r.endpoint.is_some() || r.scenario.is_some()) {
+            self.problem(
+                &at(if r.endpoint.is_some() { "endpoint" } else { "scenario" }),
+                "target metrics are about the whole service (its processes' CPU and memory): remove endpoint and scenario",
+            );
+        }
         if flow && r.endpoint.is_some() {
             self.problem(
                 &at("endpoint"),

@@ -4,6 +4,7 @@
 //! scenarios and their steps (`target`, `load`, `data`, `step`). Nothing stops at the first
 //! problem; whatever can still be checked is.
 
+mod capacity;
 mod data;
 mod load;
 mod step;
@@ -141,6 +142,9 @@ pub(super) fn validate(
         .take()
         .map(|l| load::validate_load(&mut cx, &key(&[], "load"), l, overrides));
     let (datasets, unreadable) = data::validate_data(&mut cx, &raw.data, base_dir);
+    let capacity = raw.capacity.as_ref().map_or_else(Capacity::default, |c| {
+        capacity::validate_capacity(&mut cx, &key(&[], "capacity"), c)
+    });
     let names = Names {
         vars: captured_names(&mut cx, &raw.scenario, &datasets),
         datasets: datasets
@@ -205,6 +209,7 @@ pub(super) fn validate(
         secrets,
         hash,
         notes,
+        capacity,
     })
 }
 
@@ -376,6 +381,9 @@ fn empty_target() -> RawTarget {
         ca_file: None,
         insecure: None,
         restart: None,
+        pid: None,
+        pid_file: None,
+        cgroup: None,
     }
 }
 

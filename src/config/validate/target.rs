@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::{key, Ctx};
-use crate::config::model::Target;
+use crate::config::model::{Target, Watch};
 use crate::config::raw::RawTarget;
 use crate::config::Overrides;
 use crate::diag::Seg;
@@ -122,7 +122,63 @@ pub(super) fn validate_target(
         }),
         insecure: t.insecure.unwrap_or(false),
         restart_per_trial: restart(cx, p, t),
+        watch: watch(cx, p, t, o, base_dir),
     }
+}
+
+/// Where the target's CPU and memory are read: `pid`, `pid_file` or `cgroup` when given (one of
+/// them), else the process tree of `start` — unless `--base-url` points the load elsewhere, when
+/// the process perfgate started is not what is measured.
+fn watch(
+    cx: &mut Ctx<'_>,
+    p: &[Seg],
+    t: &RawTarget,
+    o: &Overrides,
+    base_dir: &Path,
+) -> Option<Watch> {
+    let given = [
+        t.pid.is_some().then_some("pid"),
+        t.pid_file.is_some().then_some("pid_file"),
+        t.cgroup.is_some().then_some("cgroup"),
+    ];
+    let given: Vec<&str> = given.into_iter().flatten().collect();
+    if given.len() > 1 {
+        cx.problem(
+            &key(p, given[1]),
+            format!(
+                "{} are different ways to find the target's processes; give one",
+                given.join(" and ")
+            ),
+        );
+    }
+    if let Some(pid) = t.pid {
+        return match i32::try_from(pid) {
+            Ok(pid) if pid > 0 => Some(Watch::Pid(pid)),
+            _ => {
+                cx.problem(
+                    &key(p, "pid"),
+                    format!("{pid} is not a process id; write the target's pid, e.g. pid = 1234"),
+                );
+                None
+            }
+        };
+    }
+    if let Some(f) = &t.pid_file {
+        if f.trim().is_empty() {
+            cx.problem(&key(p, "pid_file"), "an empty path; give the file the service writes its pid to, e.g. pid_file = \"run/app.pid\"");
+            return None;
+        }
+        return Some(Watch::PidFile(base_dir.join(f)));
+    }
+    if let Some(c) = &t.cgroup {
+        if c.trim().is_empty() {
+            cx.problem(&key(p, "cgroup"), "an empty path; give the service's cgroup v2 directory, e.g. cgroup = \"system.slice/app.service\"");
+            return None;
+        }
+        // Relative paths are under the cgroup v2 mount.
+        return Some(Watch::Cgroup(Path::new("/sys/fs/cgroup").join(c)));
+    }
+    (t.start.is_some() && o.base_url.is_none()).then_some(Watch::Started)
 }
 
 /// `restart = "trial"` (a fresh target per trial: the default for a target perfgate starts) or

@@ -1,7 +1,11 @@
 //! The service under test: started by perfgate when the profile says how, probed until ready,
 //! watched during the run, and stopped (SIGTERM to its process group, SIGKILL after a grace
 //! period). A `TargetProcess` that is dropped without `stop` kills its group, so no child
-//! outlives perfgate even on an early return.
+//! outlives perfgate even on an early return. `resources` reads its CPU and memory, `usage`
+//! turns those samples into the result's figures.
+
+pub mod resources;
+pub mod usage;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -142,6 +146,11 @@ impl TargetProcess {
 
     pub fn command(&self) -> &str {
         &self.command
+    }
+
+    /// The process perfgate started (the shell running `start`), root of the target's tree.
+    pub fn pid(&self) -> Option<i32> {
+        self.pgid
     }
 
     /// The last lines the target printed (stdout and stderr).
