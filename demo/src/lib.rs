@@ -31,6 +31,10 @@ pub use orders::{account_password, promo_discount, TOKEN_TTL_SECS};
 pub const SLOWDOWN_VAR: &str = "PERFGATE_DEMO_SLOWDOWN";
 /// Environment variable giving the injected error fraction (0..=1, default 0).
 pub const ERROR_RATE_VAR: &str = "PERFGATE_DEMO_ERROR_RATE";
+/// Environment variable giving the number of request workers (default: no limit). Like a Django
+/// app's gunicorn workers × threads (and the database connections they hold): beyond that many
+/// requests at once, the others wait for a worker, so the service has a knee.
+pub const WORKERS_VAR: &str = "PERFGATE_DEMO_WORKERS";
 /// Search requests allowed per second per API key (also the burst size).
 pub const SEARCH_RATE_PER_SEC: u32 = 20;
 
@@ -41,6 +45,8 @@ pub struct DemoConfig {
     pub slowdown: f64,
     /// Fraction of requests (except `/health`) answered with an injected 500.
     pub error_rate: f64,
+    /// Requests worked on at once (`None`: no limit); the others queue for a worker.
+    pub workers: Option<usize>,
 }
 
 impl Default for DemoConfig {
@@ -48,6 +54,7 @@ impl Default for DemoConfig {
         DemoConfig {
             slowdown: 1.0,
             error_rate: 0.0,
+            workers: None,
         }
     }
 }
@@ -90,6 +97,19 @@ impl DemoConfig {
                     format!("{ERROR_RATE_VAR} must be a number between 0 and 1, got {raw:?}")
                 })?;
         }
+        if let Some(raw) = lookup(WORKERS_VAR)?.filter(|v| !v.trim().is_empty()) {
+            config.workers = Some(
+                raw.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|v| (1..=100_000).contains(v))
+                    .ok_or_else(|| {
+                        format!(
+                            "{WORKERS_VAR} must be a whole number from 1 to 100000, got {raw:?}"
+                        )
+                    })?,
+            );
+        }
         Ok(config)
     }
 }
@@ -103,6 +123,8 @@ pub(crate) struct AppState {
     pub(crate) sessions: orders::Sessions,
     pub(crate) limiter: ratelimit::RateLimiter,
     pub(crate) next_order_id: AtomicU64,
+    /// The request workers (`DemoConfig::workers` permits), if limited.
+    pub(crate) workers: Option<tokio::sync::Semaphore>,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -157,6 +179,22 @@ async fn inject_errors(State(state): State<Shared>, request: Request, next: Next
     next.run(request).await
 }
 
+/// Waits for one of the service's request workers (all but `/health`, which a load balancer must
+/// always reach), and holds it until the answer is ready: beyond `workers` requests at once,
+/// requests queue, and the wait is latency — the knee `perfgate capacity` finds.
+async fn admit(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let Some(workers) = state.workers.as_ref() else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let Ok(_worker) = workers.acquire().await else {
+        return detail_response(StatusCode::SERVICE_UNAVAILABLE, "Shutting down.");
+    };
+    next.run(request).await
+}
+
 /// Makes every request (but `/health`) take `slowdown` times as long as its handler did —
 /// queries, CPU work, serialization and all — so that `PERFGATE_DEMO_SLOWDOWN=1.15` is a 15%
 /// regression of the service's own time, not of only the simulated parts. (Factors below 1 are
@@ -197,6 +235,9 @@ pub fn app(config: DemoConfig) -> Router {
         sessions: orders::Sessions::default(),
         limiter: ratelimit::RateLimiter::new(rate, rate),
         next_order_id: AtomicU64::new(100_001),
+        workers: config
+            .workers
+            .map(|n| tokio::sync::Semaphore::new(n.max(1))),
     });
     let routes: [(&str, axum::routing::MethodRouter<Shared>); 9] = [
         ("/api/v1/shows/", get(shows::list)),
@@ -221,6 +262,7 @@ pub fn app(config: DemoConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), slow_down))
+        .layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(middleware::from_fn_with_state(state.clone(), inject_errors))
         .with_state(state)
 }
@@ -258,13 +300,17 @@ mod tests {
             DemoConfig::from_lookup(lookup(&[])).ok(),
             Some(DemoConfig::default())
         );
-        let c =
-            DemoConfig::from_lookup(lookup(&[(SLOWDOWN_VAR, "1.2"), (ERROR_RATE_VAR, " 0.05 ")]));
+        let c = DemoConfig::from_lookup(lookup(&[
+            (SLOWDOWN_VAR, "1.2"),
+            (ERROR_RATE_VAR, " 0.05 "),
+            (WORKERS_VAR, "4"),
+        ]));
         assert_eq!(
             c.ok(),
             Some(DemoConfig {
                 slowdown: 1.2,
-                error_rate: 0.05
+                error_rate: 0.05,
+                workers: Some(4),
             })
         );
         assert_eq!(
@@ -286,6 +332,12 @@ mod tests {
                 .err()
                 .unwrap_or_default();
             assert!(err.contains(ERROR_RATE_VAR), "{bad}: {err}");
+        }
+        for bad in ["0", "-3", "1.5", "lots"] {
+            let err = DemoConfig::from_lookup(lookup(&[(WORKERS_VAR, bad)]))
+                .err()
+                .unwrap_or_default();
+            assert!(err.contains(WORKERS_VAR), "{bad}: {err}");
         }
     }
 

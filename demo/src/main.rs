@@ -107,8 +107,12 @@ async fn run(addr: &str, config: DemoConfig) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| addr.to_owned());
     eprintln!(
-        "perfgate-demo listening on http://{shown} (slowdown {}, error rate {})",
-        config.slowdown, config.error_rate
+        "perfgate-demo listening on http://{shown} (slowdown {}, error rate {}, {})",
+        config.slowdown,
+        config.error_rate,
+        config
+            .workers
+            .map_or("no worker limit".to_owned(), |n| format!("{n} workers"))
     );
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -166,10 +166,13 @@ impl TableModel {
                 .unwrap_or_default();
             format!("{}{sha}, {}", s.label, plural(s.trials, "trial", "trials"))
         };
+        let compared = if c.baseline.trials == 0 {
+            format!("{} alone", side(&c.current))
+        } else {
+            format!("{} vs {}", side(&c.baseline), side(&c.current))
+        };
         let context = format!(
-            "{} vs {} · {} · {:.0}% confidence",
-            side(&c.baseline),
-            side(&c.current),
+            "{compared} · {} · {:.0}% confidence",
             if c.method.kind == "trials" {
                 "trial-level statistics"
             } else {
