@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::baseline::BaselineCommand as Baseline;
+use crate::commands::capacity::CapacityOptions;
 use crate::commands::check::CheckOptions;
 use crate::commands::compare::CompareOptions;
 use crate::commands::gate::{BaselineRef, GateOptions, PublishOptions};
@@ -40,6 +41,49 @@ pub enum Command {
     Baseline(BaselineCommand),
     /// Check a profile (and thresholds) and list every problem with file:line.
     Validate(ValidateArgs),
+    /// Find the highest load the service sustains within its SLO ([capacity] in the profile).
+    Capacity(CapacityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Where to write the result (the curve and the capacity).
+    #[arg(short, long, default_value = "results/capacity.json")]
+    pub output: PathBuf,
+    /// A [capacity] setting, replacing the profile's: `p95=200ms`, `error_rate=1%`, `start=10`,
+    /// `step=x2`, `hold=8s`, `budget=100s`, `resolution=10%`, … (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = capacity_setting)]
+    pub slo: Vec<(String, String)>,
+    /// Send the load to this URL instead of the profile's target.base_url.
+    #[arg(long, env = "PERFGATE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Start a fresh target for every level (default: start it once and keep it).
+    #[arg(long)]
+    pub restart_per_level: bool,
+    /// Engine worker threads (default: one per core).
+    #[arg(long, env = "PERFGATE_WORKERS")]
+    pub workers: Option<usize>,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `KEY=VALUE` for `--slo`, with KEY one of `[capacity]`'s settings.
+fn capacity_setting(s: &str) -> Result<(String, String), String> {
+    let keys = crate::config::CAPACITY_KEYS;
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE; for example p95=200ms"))?;
+    let k = k.trim();
+    if !keys.contains(&k) {
+        return Err(format!(
+            "{k:?} is not a [capacity] setting; one of {}",
+            keys.join(", ")
+        ));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +331,7 @@ impl From<RunArgs> for RunOptions {
                 duration: a.duration,
                 trials: a.trials,
                 max_trials: None,
+                capacity: Vec::new(),
             },
             workers: a.workers,
             quiet: a.quiet,
@@ -328,6 +373,18 @@ impl Cli {
             Command::Validate(a) => Cmd::Validate(ValidateOptions {
                 profile: a.profile.profile,
                 thresholds: a.thresholds,
+            }),
+            Command::Capacity(a) => Cmd::Capacity(CapacityOptions {
+                profile: a.profile.profile,
+                output: a.output,
+                overrides: Overrides {
+                    base_url: a.base_url,
+                    capacity: a.slo,
+                    ..Overrides::default()
+                },
+                workers: a.workers,
+                quiet: a.quiet,
+                restart_per_level: a.restart_per_level,
             }),
         }
     }

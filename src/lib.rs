@@ -5,6 +5,7 @@
 //! `result` (the versioned file), with `target` starting and stopping the service under test.
 
 pub mod baseline;
+pub mod capacity;
 pub mod cli;
 pub mod commands;
 pub mod compare;

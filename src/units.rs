@@ -43,6 +43,15 @@ pub fn rate(v: f64) -> String {
     format!("{v:.1}/s")
 }
 
+/// A load level: whole users as integers, rates with one decimal when they have one.
+pub fn level(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 /// The first 8 characters of a commit id, for display (any string: never cuts a character).
 pub fn short_sha(sha: &str) -> String {
     sha.chars().take(8).collect()

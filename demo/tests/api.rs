@@ -387,6 +387,7 @@ async fn error_rate_one_fails_everything_but_health() {
     let server = Server::start(DemoConfig {
         slowdown: 1.0,
         error_rate: 1.0,
+        ..DemoConfig::default()
     })
     .await;
     let injected = json!({"detail": "Internal server error (injected)"});
@@ -439,6 +440,7 @@ async fn slowdown_makes_requests_slower() {
     let slow = Server::start(DemoConfig {
         slowdown: 3.0,
         error_rate: 0.0,
+        ..DemoConfig::default()
     })
     .await;
     let path = "/api/v1/shows/7/";

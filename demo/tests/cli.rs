@@ -68,7 +68,10 @@ fn serves_then_exits_0_on_sigterm() {
     let first = lines.next().and_then(Result::ok).unwrap_or_default();
     let prefix = "perfgate-demo listening on http://";
     assert!(first.starts_with(prefix), "{first}");
-    assert!(first.contains("(slowdown 1.5, error rate 0)"), "{first}");
+    assert!(
+        first.contains("(slowdown 1.5, error rate 0, no worker limit)"),
+        "{first}"
+    );
     let addr = first[prefix.len()..]
         .split_whitespace()
         .next()

@@ -5,6 +5,7 @@
 
 pub mod abort;
 pub mod baseline;
+pub mod capacity;
 pub mod check;
 pub mod compare;
 pub mod failure;
@@ -24,6 +25,7 @@ pub enum Command {
     Compare(compare::CompareOptions),
     Baseline(baseline::BaselineCommand),
     Validate(validate::ValidateOptions),
+    Capacity(capacity::CapacityOptions),
 }
 
 /// Carries out `command`.
@@ -34,5 +36,6 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
         Command::Compare(o) => compare::compare(o).await,
         Command::Baseline(c) => baseline::baseline(c),
         Command::Validate(o) => validate::validate(o),
+        Command::Capacity(o) => capacity::capacity(o).await,
     }
 }

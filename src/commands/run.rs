@@ -123,12 +123,47 @@ pub async fn execute(
     more: More<'_>,
     aborts: Vec<Abort>,
 ) -> Result<Ran, Failure> {
+    let signals = Signals::install();
+    execute_in(&signals, profile, workers, observer, more, aborts, None).await
+}
+
+/// The command's signal handling, installed once: `stop` asks the run for an orderly stop,
+/// `killed` says a second signal came.
+pub(super) struct Signals {
+    pub(super) stop: Arc<watch::Sender<Option<StopReason>>>,
+    killed: watch::Receiver<Option<&'static str>>,
+}
+
+impl Signals {
+    pub(super) fn install() -> Signals {
+        let stop = Arc::new(watch::channel(None).0);
+        let (killed_tx, killed) = watch::channel(None);
+        watch_signals(stop.clone(), killed_tx);
+        Signals { stop, killed }
+    }
+
+    /// Whether the user asked to stop.
+    pub(super) fn stopping(&self) -> Option<StopReason> {
+        self.stop.borrow().clone()
+    }
+}
+
+/// `execute` under signals installed by the caller. With `kept`, the trials run against a
+/// target the caller started (and keeps running): none is started or stopped here.
+pub(super) async fn execute_in(
+    signals: &Signals,
+    profile: Arc<Profile>,
+    workers: usize,
+    observer: &mut dyn Observer,
+    more: More<'_>,
+    aborts: Vec<Abort>,
+    kept: Option<&mut Option<TargetProcess>>,
+) -> Result<Ran, Failure> {
     crate::limits::check_open_files(&profile).map_err(RunError::TooManyConnections)?;
-    let stop = Arc::new(watch::channel(None).0);
-    let (killed_tx, mut killed) = watch::channel(None);
-    watch_signals(stop.clone(), killed_tx);
+    let mut killed = signals.killed.clone();
+    let stop = signals.stop.clone();
     tokio::select! {
-        r = execute_until_stopped(profile, workers, stop, observer, more, aborts) => r,
+        r = execute_until_stopped(profile, workers, stop, observer, more, aborts, kept) => r,
         sig = killed.wait_for(Option::is_some) => {
             let sig = sig.ok().and_then(|s| *s).unwrap_or("a signal");
             Err(Failure::Killed(sig))
@@ -137,7 +172,7 @@ pub async fn execute(
 }
 
 /// Starts the target if the profile says how, and waits until it is ready.
-async fn start_target(
+pub(super) async fn start_target(
     profile: &Profile,
     dir: &Path,
     stop: &mut watch::Receiver<Option<StopReason>>,
@@ -190,6 +225,7 @@ async fn execute_until_stopped(
     observer: &mut dyn Observer,
     more: More<'_>,
     aborts: Vec<Abort>,
+    kept: Option<&mut Option<TargetProcess>>,
 ) -> Result<Ran, Failure> {
     let mut watch = AbortWatch::new(aborts, profile.endpoints.clone(), stop.clone());
     let (mut sampler, resources) = TargetSampler::new(profile.target.watch.clone());
@@ -209,7 +245,15 @@ async fn execute_until_stopped(
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let mut stop_rx = stop.subscribe();
-    let mut target = start_target(&profile, &dir, &mut stop_rx).await?;
+    let keep = kept.is_some();
+    let mut own;
+    let target: &mut Option<TargetProcess> = match kept {
+        Some(slot) => slot,
+        None => {
+            own = start_target(&profile, &dir, &mut stop_rx).await?;
+            &mut own
+        }
+    };
     resources.target_started(target.as_ref().and_then(TargetProcess::pid));
     let t = &profile.target;
     let mut result = empty_result(&profile, &dir, started_at);
@@ -224,7 +268,7 @@ async fn execute_until_stopped(
         } else {
             batch.clone()
         };
-        if !fresh {
+        if !fresh && !keep {
             if let Some(tp) = target.take() {
                 tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
                     .await;
@@ -232,21 +276,13 @@ async fn execute_until_stopped(
                 target::wait_port_free(&t.base_url, Duration::from_secs(5)).await;
             }
             match start_target(&profile, &dir, &mut stop_rx).await {
-                Ok(tp) => target = tp,
+                Ok(tp) => *target = tp,
                 Err(e) => break Err(e),
             }
             resources.target_started(target.as_ref().and_then(TargetProcess::pid));
         }
         fresh = !restart;
-        let output = load(
-            &profile,
-            segment.clone(),
-            workers,
-            &stop,
-            &mut target,
-            observer,
-        )
-        .await;
+        let output = load(&profile, segment.clone(), workers, &stop, target, observer).await;
         let output = match output {
             Ok(o) => o,
             Err(e) => break Err(e.into()),
@@ -267,7 +303,7 @@ async fn execute_until_stopped(
         }
         batch = batch.end..batch.end.saturating_add(next);
     };
-    if let Some(tp) = target.take() {
+    if let Some(tp) = if keep { None } else { target.take() } {
         let tail = tp.tail();
         let died = matches!(stop_rx.borrow().as_ref(), Some(StopReason::TargetExited(_)));
         tp.stop(t.stop_timeout.max(Duration::from_millis(100)))
@@ -288,7 +324,7 @@ async fn execute_until_stopped(
 }
 
 /// The result of a run before its trials: what it ran and where.
-fn empty_result(profile: &Profile, dir: &Path, started_at: String) -> RunResult {
+pub(super) fn empty_result(profile: &Profile, dir: &Path, started_at: String) -> RunResult {
     RunResult {
         format: FORMAT.to_string(),
         complete: false,
@@ -309,6 +345,7 @@ fn empty_result(profile: &Profile, dir: &Path, started_at: String) -> RunResult 
         },
         trials: Vec::new(),
         client: None,
+        capacity: None,
     }
 }
 

@@ -13,6 +13,7 @@
 //! level that verdict used, so that its worse end excludes "no change" exactly when the
 //! worsening is significant.
 
+mod capacity;
 pub mod comparability;
 mod decide;
 pub mod disturbed;
@@ -192,6 +193,7 @@ fn judge_result(
         }
         pending.extend(rows::target_rows(stage, b, cur, &method));
     }
+    pending.extend(capacity::capacity_rows(b, cur, &method));
     for d in th.degradations() {
         pending.extend(stages::degradation_rows(cur, &d, &method));
     }
@@ -205,7 +207,7 @@ fn judge_result(
         .max()
         .unwrap_or(Verdict::Pass);
     let base_trials = b.map_or(0, |b| b.trials.len());
-    let low_confidence = (!trial_level && b.is_some()).then(|| {
+    let low_confidence = (!trial_level && b.is_some() && cur.capacity.is_none()).then(|| {
         format!(
             "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. Set load.trials = {MIN_TRIALS} (or more) and record the baseline again for trial-level statistics.",
             units::plural(base_trials, "trial", "trials"),

@@ -184,6 +184,7 @@ impl Row {
         let mut s = match &self.scenario {
             Some(f) => format!("flow {f}"),
             None if self.metric.is_target() => "target".to_string(),
+            None if self.metric == Metric::Capacity => "capacity".to_string(),
             None => self.endpoint.clone(),
         };
         if let Some(st) = &self.stage {

@@ -271,7 +271,11 @@ pub(super) fn target_rows(
     let b = base.and_then(|b| target_side(b, stage, method.skip_base));
     let c = target_side(cur, stage, method.skip_cur);
     let mut out = Vec::new();
-    for m in th.metrics_for(&subject) {
+    for m in th
+        .metrics_for(&subject)
+        .into_iter()
+        .filter(|m| m.is_target())
+    {
         let policy = th.policy(&subject, m);
         let values = (
             b.as_ref().and_then(|b| target_value(b, m)),

@@ -26,7 +26,24 @@ pub struct Overrides {
     pub trials: Option<u32>,
     /// `check --max-trials`.
     pub max_trials: Option<u32>,
+    /// `capacity --slo KEY=VALUE`: `[capacity]` settings, by key (one of `CAPACITY_KEYS`).
+    pub capacity: Vec<(String, String)>,
 }
+
+/// The settings of `[capacity]`.
+pub const CAPACITY_KEYS: &[&str] = &[
+    "p50",
+    "p95",
+    "p99",
+    "error_rate",
+    "min_gain",
+    "start",
+    "step",
+    "hold",
+    "warmup",
+    "budget",
+    "resolution",
+];
 
 /// Everything that can go wrong reading a profile.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Rendering results and comparisons for people and for CI systems. A comparison goes through
 //! one table model (`table`) for the human formats; JSON is the `Comparison` itself.
 
+pub mod capacity;
 pub mod junit;
 pub mod markdown;
 pub mod summary;

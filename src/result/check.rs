@@ -199,7 +199,7 @@ fn type_problems(value: &Value) -> (Vec<(Vec<Seg>, String)>, Vec<Vec<Seg>>, Valu
 /// contradict each other, negative times. Each is a sign of a truncated or hand-edited file.
 fn consistency(r: &RunResult, out: &mut Vec<(Vec<Seg>, String)>) {
     let again = "record the result again with `perfgate run`";
-    if r.complete && r.trials.is_empty() {
+    if r.complete && r.trials.is_empty() && r.capacity.is_none() {
         out.push((
             vec![Seg::Key("trials".into())],
             format!("a complete result has no trials, so there is nothing to compare; the file was edited — {again}"),

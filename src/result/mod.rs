@@ -143,6 +143,7 @@ mod tests {
                 resources: None,
             }],
             client: None,
+            capacity: None,
         }
     }
 

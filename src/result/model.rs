@@ -26,6 +26,82 @@ pub struct RunResult {
     /// What the run cost perfgate itself (not the target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientStats>,
+    /// A `perfgate capacity` search: its levels and the capacity found (added within v1; such a
+    /// result has no trials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityResult>,
+}
+
+/// The answer of `perfgate capacity`: the highest load level that met the SLO, the first that
+/// did not and why, and every level run, in the order they ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CapacityResult {
+    /// "users" (closed model) or "iterations/s" (open model).
+    pub unit: String,
+    pub slo: CapacitySlo,
+    /// The highest level that held; absent when even the first level broke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<f64>,
+    /// The lowest level that broke, and what broke it; absent when none did (the budget ran out
+    /// stepping up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broke_at: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broke_because: Option<String>,
+    /// Whether the gap between the two is within the resolution; false when the budget ran out
+    /// (or the search was stopped) first.
+    pub resolved: bool,
+    pub resolution: f64,
+    pub hold_s: f64,
+    pub warmup_s: f64,
+    pub levels: Vec<CapacityLevel>,
+}
+
+/// What a level must meet: every limit given (latencies over all endpoints, ms; the error rate
+/// as a fraction), and throughput still rising.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CapacitySlo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// Closed model: the least throughput an added user must add, as a share of the throughput
+    /// per user of the highest level below that held. Open model: achieved ≥ 95% of asked.
+    pub min_gain: f64,
+}
+
+/// One level of the search, over its hold (its warmup excluded).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CapacityLevel {
+    pub level: f64,
+    pub held: bool,
+    /// What broke it, when it broke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    pub measured_s: f64,
+    pub requests: u64,
+    pub throughput_rps: f64,
+    /// Iterations completed per second.
+    pub iterations_per_s: f64,
+    pub error_rate: f64,
+    /// Over all endpoints' successful requests; absent when none succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Percentiles>,
+    /// 1-second windows of the hold, and those that breached a latency limit.
+    pub windows: usize,
+    pub windows_breached: usize,
+    /// The target's CPU, when perfgate could see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_cpu_cores: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_cpu_per_request_us: Option<f64>,
+    /// The level did not run its whole hold (interrupted, or the target exited).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 impl RunResult {

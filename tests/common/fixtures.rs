@@ -111,6 +111,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
         },
         trials: out,
         client: None,
+        capacity: None,
     }
 }
 

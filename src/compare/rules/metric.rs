@@ -56,6 +56,8 @@ pub enum Metric {
     TargetRssPeak,
     /// The slope of the target's resident memory over the measured time, MB per hour.
     TargetRssGrowth,
+    /// The highest load level that met the SLO (`perfgate capacity`): users or iterations/s.
+    Capacity,
 }
 
 impl Metric {
@@ -140,7 +142,10 @@ impl Metric {
     pub fn higher_is_worse(self) -> bool {
         !matches!(
             self,
-            Metric::Throughput | Metric::CompletionRate | Metric::IterationsPerMin
+            Metric::Throughput
+                | Metric::CompletionRate
+                | Metric::IterationsPerMin
+                | Metric::Capacity
         )
     }
 
@@ -155,6 +160,7 @@ impl Metric {
             Metric::TargetCpu => "cores",
             Metric::TargetRssPeak => "MB",
             Metric::TargetRssGrowth => "MB/h",
+            Metric::Capacity => "level",
             _ => "ms",
         }
     }
@@ -170,6 +176,7 @@ impl Metric {
             Metric::TargetCpu => format!("{v:.2} cores"),
             Metric::TargetRssPeak => format!("{v:.1} MB"),
             Metric::TargetRssGrowth => format!("{v:+.1} MB/h"),
+            Metric::Capacity => units::level(v),
             _ => units::latency(v),
         }
     }

@@ -86,7 +86,10 @@ pub(super) fn metric_value(metric: Metric, a: &Amount) -> Result<f64, String> {
         Amount::Text(s) => s.as_str(),
         Amount::Number(n) => {
             return match metric {
-                Metric::Throughput | Metric::IterationsPerMin | Metric::TargetCpu
+                Metric::Throughput
+                | Metric::IterationsPerMin
+                | Metric::TargetCpu
+                | Metric::Capacity
                     if n.is_finite() && *n >= 0.0 =>
                 {
                     Ok(*n)
@@ -107,8 +110,23 @@ pub(super) fn metric_value(metric: Metric, a: &Amount) -> Result<f64, String> {
         Metric::TargetCpu => cores(text),
         Metric::TargetRssPeak => megabytes(text, false),
         Metric::TargetRssGrowth => megabytes(text, true),
+        Metric::Capacity => level(text),
         _ => millis(text),
     }
+}
+
+/// A load level: "100", "100 users", "250/s", "250 iterations/s".
+fn level(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let n = ["iterations/s", "users", "/s"]
+        .iter()
+        .find_map(|u| t.strip_suffix(u))
+        .unwrap_or(t);
+    n.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("\"{s}\" is not a load level; write e.g. 100 (users) or \"250/s\""))
 }
 
 /// CPU time per request: "150us", "150µs", "0.2ms" → µs.
@@ -195,6 +213,7 @@ pub(super) fn example(metric: Metric) -> &'static str {
         Metric::TargetCpu => "1.5",
         Metric::TargetRssPeak => "\"512MB\"",
         Metric::TargetRssGrowth => "\"50MB/h\"",
+        Metric::Capacity => "100",
         _ => "\"200ms\"",
     }
 }

@@ -341,6 +341,27 @@ fn validate_scenarios(
 }
 
 fn apply_overrides(raw: &mut RawProfile, o: &Overrides, notes: &mut Vec<String>) {
+    if !o.capacity.is_empty() {
+        let c = raw.capacity.get_or_insert_with(Default::default);
+        for (k, v) in &o.capacity {
+            let v = Some(v.clone());
+            match k.as_str() {
+                "p50" => c.p50 = v,
+                "p95" => c.p95 = v,
+                "p99" => c.p99 = v,
+                "error_rate" => c.error_rate = v,
+                "min_gain" => c.min_gain = v,
+                // Not a number: NaN, which validation refuses with the key's name.
+                "start" => c.start = Some(v.and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)),
+                "step" => c.step = v,
+                "hold" => c.hold = v,
+                "warmup" => c.warmup = v,
+                "budget" => c.budget = v,
+                "resolution" => c.resolution = v,
+                _ => {}
+            }
+        }
+    }
     if let Some(url) = &o.base_url {
         let target = raw.target.get_or_insert_with(empty_target);
         target.base_url = Some(url.clone());
