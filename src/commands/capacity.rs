@@ -4,7 +4,7 @@
 //! judged (`capacity::judge`), and the search (`capacity::Search`) picks the next, until the
 //! bracket is within the resolution or the time budget is spent. The result holds the curve.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,12 +48,7 @@ pub async fn capacity(opts: CapacityOptions) -> Result<Outcome, Failure> {
     let slo = slo_of(&c);
     let workers = opts.workers.unwrap_or_else(crate::engine::default_workers);
     let signals = Signals::install();
-    let dir = profile
-        .path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let dir = run::profile_dir(&profile);
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let mut kept: Option<TargetProcess> = None;
     if !opts.restart_per_level {

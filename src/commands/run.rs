@@ -238,12 +238,7 @@ async fn execute_until_stopped(
     for n in &profile.notes {
         eprintln!("note: {n}");
     }
-    let dir = profile
-        .path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let dir = profile_dir(&profile);
     let mut stop_rx = stop.subscribe();
     let keep = kept.is_some();
     let mut own;
@@ -321,6 +316,16 @@ async fn execute_until_stopped(
     }
     result.client = crate::meta::client_stats();
     Ok(Ran { result, stopped })
+}
+
+/// The directory the profile is in: the target's `start` runs there, and git is asked there.
+pub(super) fn profile_dir(profile: &Profile) -> PathBuf {
+    profile
+        .path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
 /// The result of a run before its trials: what it ran and where.
