@@ -216,20 +216,18 @@ fn a_bad_slo_setting_is_refused_with_the_key() {
     let work = ProfileBuilder::new("http://127.0.0.1:9")
         .scenario("one", &["GET /"])
         .work();
-    let out = work
-        .perfgate()
-        .args(["capacity", "-p", PROFILE, "--slo", "p95=fast"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let refused = |setting: &str| {
+        let out = work
+            .perfgate()
+            .args(["capacity", "-p", PROFILE, "--slo", setting])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{setting}: {err}");
+        err
+    };
+    let err = refused("p95=fast");
     assert!(err.contains("p95") && err.contains("200ms"), "{err}");
-    let out = work
-        .perfgate()
-        .args(["capacity", "-p", PROFILE, "--slo", "p96=1ms"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused("p96=1ms");
     assert!(err.contains("not a [capacity] setting"), "{err}");
 }

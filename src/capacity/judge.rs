@@ -19,12 +19,6 @@ use crate::units;
 /// In the open model, the share of the asked rate that must complete.
 pub const OPEN_MIN_ACHIEVED: f64 = 0.95;
 
-/// A level's figures and verdict.
-#[derive(Debug, Clone)]
-pub struct Judged {
-    pub level: CapacityLevel,
-}
-
 /// The SLO of a `[capacity]` table as the result records it.
 pub fn slo_of(c: &Capacity) -> CapacitySlo {
     CapacitySlo {
@@ -90,7 +84,7 @@ fn seconds(t: &TrialResult, limits: &[(f64, f64, &str)]) -> Seconds {
     out
 }
 
-/// Judges the trial that ran at `level`. `below`: the highest level below it that held (its
+/// Judges the trial that ran at `level`: its figures and verdict. `below`: the highest level below it that held (its
 /// level and throughput), for the closed model's gain; `open`: the open model (levels are
 /// iterations per second).
 pub fn judge(
@@ -99,7 +93,7 @@ pub fn judge(
     slo: &CapacitySlo,
     open: bool,
     below: Option<(f64, f64)>,
-) -> Judged {
+) -> CapacityLevel {
     let limits: Vec<(f64, f64, &str)> = [
         (0.5, slo.p50_ms, "p50"),
         (0.95, slo.p95_ms, "p95"),
@@ -176,22 +170,20 @@ pub fn judge(
         }
     }
     let cpu = t.resources.as_ref();
-    Judged {
-        level: CapacityLevel {
-            level,
-            held: why.is_empty(),
-            why: (!why.is_empty()).then(|| why.join("; ")),
-            measured_s: t.measured_s,
-            requests,
-            throughput_rps: throughput,
-            iterations_per_s: per_s,
-            error_rate,
-            latency_ms: percentiles(&all),
-            windows: n,
-            windows_breached: breached,
-            target_cpu_cores: cpu.map(|r| r.cpu_cores),
-            target_cpu_per_request_us: cpu.and_then(|r| r.cpu_per_request_us),
-            incomplete: !t.complete,
-        },
+    CapacityLevel {
+        level,
+        held: why.is_empty(),
+        why: (!why.is_empty()).then(|| why.join("; ")),
+        measured_s: t.measured_s,
+        requests,
+        throughput_rps: throughput,
+        iterations_per_s: per_s,
+        error_rate,
+        latency_ms: percentiles(&all),
+        windows: n,
+        windows_breached: breached,
+        target_cpu_cores: cpu.map(|r| r.cpu_cores),
+        target_cpu_per_request_us: cpu.and_then(|r| r.cpu_per_request_us),
+        incomplete: !t.complete,
     }
 }

@@ -5,5 +5,5 @@
 mod judge;
 mod search;
 
-pub use judge::{judge, slo_of, Judged};
+pub use judge::{judge, slo_of};
 pub use search::Search;

@@ -102,7 +102,7 @@ pub async fn capacity(opts: CapacityOptions) -> Result<Outcome, Failure> {
             .filter(|l| l.held && l.level < level)
             .max_by(|a, b| a.level.total_cmp(&b.level))
             .map(|l| (l.level, l.throughput_rps));
-        let judged = judge(trial, level, &slo, open, below).level;
+        let judged = judge(trial, level, &slo, open, below);
         eprintln!("{}", line(&judged, unit));
         if ran.stopped.is_some() || !trial.complete {
             // A level cut short is shown but not judged: its seconds are not a hold.
@@ -203,7 +203,7 @@ fn line(l: &CapacityLevel, unit: &str) -> String {
         .map_or("-".to_string(), |p| crate::units::latency(p.p95));
     format!(
         "  {} {unit}: {}, p95 {p95}, {} errors: {}",
-        crate::report::capacity::level(l.level),
+        crate::units::level(l.level),
         crate::units::rate(l.throughput_rps),
         crate::units::percent(l.error_rate),
         match &l.why {

@@ -5,7 +5,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 use crate::result::{CapacityLevel, CapacityResult};
-use crate::units;
+use crate::units::{self, level};
 
 /// Columns of the text plot.
 const PLOT_WIDTH: usize = 40;
@@ -93,11 +93,6 @@ pub fn answer(c: &CapacityResult) -> String {
         ));
     }
     s
-}
-
-/// A level as shown (`units::level`).
-pub fn level(v: f64) -> String {
-    units::level(v)
 }
 
 /// One row per level: `#` bars of throughput (scaled to the highest), and the p95 against the
