@@ -10,6 +10,7 @@ use crate::commands::capacity::CapacityOptions;
 use crate::commands::check::CheckOptions;
 use crate::commands::compare::CompareOptions;
 use crate::commands::gate::{BaselineRef, GateOptions, PublishOptions};
+use crate::commands::report::ReportOptions;
 use crate::commands::run::RunOptions;
 use crate::commands::validate::ValidateOptions;
 use crate::commands::Command as Cmd;
@@ -43,6 +44,37 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Find the highest load the service sustains within its SLO ([capacity] in the profile).
     Capacity(CapacityArgs),
+    /// Render a result (alone, or against a baseline) after the fact: HTML, CSV, Markdown, …
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The result to render.
+    #[arg(default_value = "results/current.json")]
+    pub result: PathBuf,
+    /// Compare with this stored baseline (baselines/NAME.json) [default: the result alone].
+    #[arg(short, long)]
+    pub baseline: Option<String>,
+    /// Compare with this result file.
+    #[arg(long, conflicts_with = "baseline")]
+    pub baseline_file: Option<PathBuf>,
+    /// Where named baselines are stored.
+    #[arg(long, default_value = "baselines")]
+    pub baselines_dir: PathBuf,
+    /// The gate's rules [default: thresholds.toml if it exists, else built-in defaults].
+    #[arg(short, long)]
+    pub thresholds: Option<PathBuf>,
+    /// Compare even when the profiles or load sizes differ.
+    #[arg(long)]
+    pub allow_mismatch: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "html")]
+    pub format: ReportFormat,
+    /// Write here instead of standard output; for csv, the files' prefix (PREFIX_stats.csv,
+    /// PREFIX_stats_history.csv, PREFIX_failures.csv) [default: the result's path without .json].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +196,11 @@ pub enum ReportFormat {
     Json,
     /// JUnit XML, one test case per endpoint × metric.
     Junit,
+    /// One self-contained HTML page with charts (no script, no network).
+    Html,
+    /// Locust-compatible CSV: _stats.csv (with `report`: also _stats_history.csv and
+    /// _failures.csv).
+    Csv,
 }
 
 impl From<PublishArgs> for PublishOptions {
@@ -193,6 +230,8 @@ impl From<ReportFormat> for report::Format {
             ReportFormat::Md => report::Format::Md,
             ReportFormat::Json => report::Format::Json,
             ReportFormat::Junit => report::Format::Junit,
+            ReportFormat::Html => report::Format::Html,
+            ReportFormat::Csv => report::Format::Csv,
         }
     }
 }
@@ -229,6 +268,12 @@ pub struct CompareArgs {
     /// Write the report here instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Directory for report.html and the Locust-compatible CSV files.
+    #[arg(long, default_value = "results")]
+    pub report_dir: PathBuf,
+    /// Write no report.html or CSV files.
+    #[arg(long)]
+    pub no_report_files: bool,
 }
 
 #[derive(Debug, Args)]
@@ -239,7 +284,7 @@ pub struct CheckArgs {
     pub gate: GateArgs,
     #[command(flatten)]
     pub publish: PublishArgs,
-    /// Directory for report.md, report.json and junit.xml.
+    /// Directory for report.md, report.json, junit.xml, report.html and the CSV files.
     #[arg(long, default_value = "results")]
     pub report_dir: PathBuf,
     /// When a check is inconclusive after the planned trials, run more trials of the current
@@ -362,6 +407,24 @@ impl Cli {
                 gate: a.gate.into(),
                 publish: a.publish.into(),
                 current: a.current,
+                format: a.format.into(),
+                output: a.output,
+                report_dir: (!a.no_report_files).then_some(a.report_dir),
+            }),
+            Command::Report(a) => Cmd::Report(ReportOptions {
+                gate: GateOptions {
+                    baseline: match (a.baseline, a.baseline_file) {
+                        (_, Some(f)) => BaselineRef::File(f),
+                        (Some(name), None) => BaselineRef::Named {
+                            name,
+                            dir: a.baselines_dir,
+                        },
+                        (None, None) => BaselineRef::None,
+                    },
+                    thresholds: a.thresholds,
+                    allow_mismatch: a.allow_mismatch,
+                },
+                result: a.result,
                 format: a.format.into(),
                 output: a.output,
             }),

@@ -338,8 +338,9 @@ fn report_fixture() -> Comparison {
 #[test]
 fn report_formats_match_their_snapshots() {
     use perfgate::report::Format;
-    let render =
-        |c: &Comparison, f: Format, colour: bool| perfgate::report::render(c, f, colour).unwrap();
+    let render = |c: &Comparison, f: Format, colour: bool| {
+        perfgate::report::render(&perfgate::report::Report::of(c), f, colour).unwrap()
+    };
     let c = report_fixture();
     insta::assert_snapshot!("report_table", render(&c, Format::Table, false));
     insta::assert_snapshot!("report_markdown", render(&c, Format::Md, false));

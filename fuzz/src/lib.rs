@@ -163,7 +163,8 @@ pub fn compare(data: &[u8]) {
         let comparison = perfgate::compare::compare(b, c, &th, "baseline", "current");
         for format in [Format::Table, Format::Md, Format::Json, Format::Junit] {
             black_box(
-                report::render(&comparison, format, false).expect("every comparison renders"),
+                report::render(&report::Report::of(&comparison), format, false)
+                    .expect("every comparison renders"),
             );
         }
     }

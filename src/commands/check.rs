@@ -10,14 +10,14 @@ use super::progress::Progress;
 use super::run::{self, RunOptions};
 use crate::commands::failure::{Failure, Outcome};
 use crate::compare::{self, Look, Verdict};
-use crate::report::{self, Format};
+use crate::report::{self, Format, Report};
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub run: RunOptions,
     pub gate: GateOptions,
     pub publish: PublishOptions,
-    /// Directory for report.md, report.json and junit.xml.
+    /// Directory for report.md, report.json, junit.xml, report.html and the CSV files.
     pub report_dir: PathBuf,
 }
 
@@ -109,20 +109,28 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
         (None, Some((base, label))) => compare::compare(base, &ran.result, &th, label, "current"),
         (None, None) => compare::judge_alone(&ran.result, &th, "current"),
     };
+    let r = Report {
+        comparison: &c,
+        current: Some(&ran.result),
+        baseline: base.as_ref().map(|(b, _)| b),
+    };
     let dir = &opts.report_dir;
+    let mut written: Vec<String> = Vec::new();
     for (name, format) in REPORTS {
-        gate::write_report(&dir.join(name), &report::render(&c, format, false)?)?;
+        gate::write_report(&dir.join(name), &report::render(&r, format, false)?)?;
+        written.push(name.to_string());
     }
+    written.extend(gate::write_charts(dir, &r)?);
     print!(
         "{}",
-        report::render(&c, Format::Table, gate::colour(true, Format::Table))?
+        report::render(&r, Format::Table, gate::colour(true, Format::Table))?
     );
     eprintln!(
         "reports written to {}/ ({})",
         dir.display(),
-        REPORTS.map(|(n, _)| n).join(", ")
+        written.join(", ")
     );
-    gate::publish_and_judge(&c, &opts.publish).await
+    gate::publish_and_judge(&r, &opts.publish).await
 }
 
 /// The trials a check may add: after the planned ones, at most two more looks at the evidence,

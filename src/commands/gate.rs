@@ -8,7 +8,7 @@ use crate::baseline::BaselineError;
 use crate::commands::failure::{Failure, Outcome};
 use crate::compare::rules::{Names, Thresholds};
 use crate::compare::{self, Comparison, Verdict};
-use crate::report::{self, Format};
+use crate::report::{self, Format, Report};
 use crate::result::RunResult;
 
 /// Which baseline to compare with, and under which rules.
@@ -121,16 +121,37 @@ pub fn write_report(path: &Path, text: &str) -> Result<(), Failure> {
     })
 }
 
+/// The prefix of the Locust-compatible CSV files `check` and `compare` write.
+pub const CSV_PREFIX: &str = "perfgate";
+
+/// Writes the HTML report and the Locust-compatible CSV files into `dir`; returns their names.
+pub fn write_charts(dir: &Path, r: &Report) -> Result<Vec<String>, Failure> {
+    let mut names = vec!["report.html".to_string()];
+    write_report(
+        &dir.join("report.html"),
+        &report::render(r, Format::Html, false)?,
+    )?;
+    if let Some(cur) = r.current {
+        for (suffix, text) in report::csv::render(cur).map_err(report::RenderError::Data)? {
+            let name = format!("{CSV_PREFIX}{suffix}");
+            write_report(&dir.join(&name), &text)?;
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
 /// Colour only for a table printed to a terminal.
 pub fn colour(to_terminal: bool, format: Format) -> bool {
     to_terminal && format == Format::Table && std::io::stdout().is_terminal()
 }
 
 /// Publishes, and turns the verdict and the publishing outcome into the command's outcome.
-pub async fn publish_and_judge(c: &Comparison, opts: &PublishOptions) -> Result<Outcome, Failure> {
+pub async fn publish_and_judge(r: &Report<'_>, opts: &PublishOptions) -> Result<Outcome, Failure> {
+    let c: &Comparison = r.comparison;
     let to = &opts.to;
     if to.github || to.webhook.is_some() {
-        let markdown = report::render(c, Format::Md, false)?;
+        let markdown = report::render(r, Format::Md, false)?;
         let done = crate::publish::publish(c, &markdown, to).await;
         for line in &done.annotations {
             println!("{line}");

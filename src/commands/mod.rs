@@ -11,6 +11,7 @@ pub mod compare;
 pub mod failure;
 pub mod gate;
 pub mod progress;
+pub mod report;
 pub mod resources;
 pub mod run;
 pub mod validate;
@@ -26,6 +27,7 @@ pub enum Command {
     Baseline(baseline::BaselineCommand),
     Validate(validate::ValidateOptions),
     Capacity(capacity::CapacityOptions),
+    Report(report::ReportOptions),
 }
 
 /// Carries out `command`.
@@ -37,5 +39,6 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
         Command::Baseline(c) => baseline::baseline(c),
         Command::Validate(o) => validate::validate(o),
         Command::Capacity(o) => capacity::capacity(o).await,
+        Command::Report(o) => report::report(o),
     }
 }

@@ -63,7 +63,8 @@ fn table(rows: &[&TableRow], extra: Extra) -> String {
 }
 
 /// `title` names the profile; the hidden marker lets a later run find and edit its comment.
-pub fn render(model: &TableModel, title: &str) -> String {
+/// `chart` (Mermaid blocks) goes under the verdict, above the table.
+pub fn render(model: &TableModel, title: &str, chart: Option<&str>) -> String {
     let mut out = format!(
         "<!-- perfgate:{} -->\n## {} perfgate · {}: {}\n\n**{}** · {}\n\n",
         escape(title),
@@ -75,6 +76,9 @@ pub fn render(model: &TableModel, title: &str) -> String {
     );
     if let Some(d) = &model.detectability {
         out.push_str(&format!("_{}._\n\n", escape(d)));
+    }
+    if let Some(chart) = chart {
+        out.push_str(chart);
     }
     let notable: Vec<&TableRow> = model
         .rows

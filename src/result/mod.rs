@@ -22,7 +22,7 @@ pub use model::*;
 pub use read::ReadError;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::path::Path;
@@ -38,7 +38,7 @@ mod tests {
     }
 
     /// An endpoint with these latencies and `errors` timeouts, in one window.
-    fn endpoint(values: &[u64], errors: u64) -> EndpointResult {
+    pub(crate) fn endpoint(values: &[u64], errors: u64) -> EndpointResult {
         let h = hist_of(values);
         let requests = values.len() as u64 + errors;
         EndpointResult {
@@ -92,7 +92,8 @@ mod tests {
         }
     }
 
-    fn sample() -> RunResult {
+    /// A one-trial, one-endpoint result, for tests elsewhere.
+    pub(crate) fn sample() -> RunResult {
         RunResult {
             format: FORMAT.to_string(),
             complete: true,
