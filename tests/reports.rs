@@ -280,7 +280,8 @@ fn the_html_report_opens_in_a_real_browser_without_a_console_message() {
     }
     let url = format!("file://{}", html.display());
     let ud = work.path("chromium");
-    let shot = work.path("report.png");
+    // Kept after the run, for a person to look at: target/tmp/report.png.
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
     let pdf = work.path("report.pdf");
     let dom = chromium(&["--dump-dom", &url], &ud);
     let log = String::from_utf8_lossy(&dom.stderr);

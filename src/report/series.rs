@@ -178,13 +178,19 @@ impl Series {
                         .flat_map(move |t| span(p).filter_map(move |i| t.load.get(i)))
                 };
                 self.asked.push(mean(cells().map(|w| w.asked)));
-                self.achieved.push(mean(cells().map(|w| {
-                    if closed {
-                        w.active_users as f64
-                    } else {
-                        w.completed as f64
-                    }
-                })));
+                // Closed model: users active at the end of each second; at the end of a
+                // trial's last one they are already stopping, so that count is left out.
+                let achieved = r.trials.iter().flat_map(|t| {
+                    span(p).filter_map(move |i| {
+                        let w = t.load.get(i)?;
+                        match closed {
+                            true if i + 1 == t.load.len() => None,
+                            true => Some(w.active_users as f64),
+                            false => Some(w.completed as f64),
+                        }
+                    })
+                });
+                self.achieved.push(mean(achieved));
                 self.dropped_per_s
                     .push(mean(cells().map(|w| w.dropped as f64)));
             }

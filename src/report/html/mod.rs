@@ -9,7 +9,7 @@ mod charts;
 use std::fmt::Write as _;
 
 use super::svg::escape;
-use super::table::{TableModel, COLUMNS, FLOW_COLUMNS};
+use super::table::{TableModel, TableRow, COLUMNS, FLOW_COLUMNS};
 use super::Report;
 use crate::compare::Verdict;
 use crate::result::RunResult;
@@ -34,16 +34,13 @@ fn section(out: &mut String, title: &str, body: &str) {
     }
 }
 
-/// The table of every check, failing and warning rows highlighted (numeric cells right-aligned).
-fn checks(m: &TableModel) -> String {
+/// A table of checks, numeric cells right-aligned, each row coloured by its verdict.
+fn check_table(rows: &[&TableRow]) -> String {
     let mut s = String::from("<div class=\"scroll\"><table><thead><tr>");
     for c in COLUMNS.iter().chain(&["why", "detectable"]) {
         let _ = write!(s, "<th>{c}</th>");
     }
     s.push_str("</tr></thead><tbody>");
-    // The checks that need a look first, as in the Markdown; then the rest in order.
-    let mut rows: Vec<_> = m.rows.iter().collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.verdict));
     for r in rows {
         let _ = write!(s, "<tr class=\"{}\">", class(r.verdict));
         for (i, c) in r.cells.iter().enumerate() {
@@ -56,12 +53,35 @@ fn checks(m: &TableModel) -> String {
         }
         let _ = write!(
             s,
-            "<td>{}</td><td class=\"num\">{}</td></tr>",
+            "<td class=\"why\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&r.reason),
             escape(&r.detectable)
         );
     }
     s.push_str("</tbody></table></div>");
+    s
+}
+
+/// As in the Markdown: the checks that need a look, then every check, folded (a `details`
+/// element, which needs no script), so the charts are near the top.
+fn checks(m: &TableModel) -> String {
+    let notable: Vec<&TableRow> = m
+        .rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .collect();
+    let mut s = if notable.is_empty() {
+        "<p>No endpoint got worse beyond the allowed margins.</p>".to_string()
+    } else {
+        check_table(&notable)
+    };
+    let all: Vec<&TableRow> = m.rows.iter().collect();
+    let _ = write!(
+        s,
+        "<details><summary>All {} checks</summary>{}</details>",
+        all.len(),
+        check_table(&all)
+    );
     s
 }
 
