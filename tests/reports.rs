@@ -76,8 +76,8 @@ fn fixture() -> (perfgate::result::RunResult, perfgate::result::RunResult) {
     (base, cur)
 }
 
-#[test]
-fn the_formats_drawn_from_results_match_their_snapshots() {
+/// The fixture's report in `format`, drawn from its results.
+fn rendered(format: Format) -> String {
     let (base, cur) = fixture();
     let c = compare(
         &base,
@@ -91,15 +91,19 @@ fn the_formats_drawn_from_results_match_their_snapshots() {
         current: Some(&cur),
         baseline: Some(&base),
     };
-    let md = report::render(&r, Format::Md, false).unwrap();
+    report::render(&r, format, false).unwrap()
+}
+
+#[test]
+fn the_formats_drawn_from_results_match_their_snapshots() {
+    let md = rendered(Format::Md);
     // The chart sits under the verdict and above the table, for the endpoint that failed.
     let chart = md.find("```mermaid").expect("a Mermaid chart");
     assert!(chart < md.find("| endpoint |").unwrap());
     assert!(md.contains("title \"p95 GET /api/v1/shows/ (grey: baseline, red: current)\""));
     insta::assert_snapshot!("report_markdown_chart", md);
-    let html = report::render(&r, Format::Html, false).unwrap();
-    insta::assert_snapshot!("report_html", html);
-    for (suffix, text) in report::csv::render(&cur).unwrap() {
+    insta::assert_snapshot!("report_html", rendered(Format::Html));
+    for (suffix, text) in report::csv::render(&fixture().1).unwrap() {
         insta::assert_snapshot!(format!("report_csv{suffix}"), text);
     }
 }
@@ -334,20 +338,7 @@ fn the_html_report_opens_in_a_real_browser_without_a_console_message() {
 
 #[test]
 fn the_mermaid_chart_renders_with_the_mermaid_cli() {
-    let (base, cur) = fixture();
-    let c = compare(
-        &base,
-        &cur,
-        &Thresholds::default(),
-        "baseline main",
-        "current",
-    );
-    let r = Report {
-        comparison: &c,
-        current: Some(&cur),
-        baseline: Some(&base),
-    };
-    let md = report::render(&r, Format::Md, false).unwrap();
+    let md = rendered(Format::Md);
     let start = md.find("```mermaid\n").unwrap() + "```mermaid\n".len();
     let block = &md[start..start + md[start..].find("```").unwrap()];
     let work = Work::new();

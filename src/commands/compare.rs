@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::gate::{self, GateOptions, PublishOptions};
 use crate::commands::failure::{Failure, Outcome};
 use crate::compare::{self, Comparison};
-use crate::report::{self, Format, Report};
+use crate::report::{Format, Report};
 use crate::result::RunResult;
 
 #[derive(Debug, Clone)]
@@ -74,15 +74,7 @@ pub fn judge(g: &GateOptions, current: &Path) -> Result<Judged, Failure> {
 pub async fn compare(opts: CompareOptions) -> Result<Outcome, Failure> {
     let j = judge(&opts.gate, &opts.current)?;
     let r = j.report();
-    let text = report::render(
-        &r,
-        opts.format,
-        gate::colour(opts.output.is_none(), opts.format),
-    )?;
-    match &opts.output {
-        Some(p) => gate::write_report(p, &text)?,
-        None => print!("{text}"),
-    }
+    gate::emit(&r, opts.format, opts.output.as_deref())?;
     if let Some(dir) = &opts.report_dir {
         let names = gate::write_charts(dir, &r)?;
         eprintln!(

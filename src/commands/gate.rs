@@ -121,6 +121,18 @@ pub fn write_report(path: &Path, text: &str) -> Result<(), Failure> {
     })
 }
 
+/// Renders `r` in `format` to the file asked for (atomically), or to standard output.
+pub fn emit(r: &Report, format: Format, output: Option<&Path>) -> Result<(), Failure> {
+    let text = report::render(r, format, colour(output.is_none(), format))?;
+    match output {
+        Some(p) => write_report(p, &text),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 /// The prefix of the Locust-compatible CSV files `check` and `compare` write.
 pub const CSV_PREFIX: &str = "perfgate";
 

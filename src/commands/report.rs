@@ -43,17 +43,9 @@ pub fn report(opts: ReportOptions) -> Result<Outcome, Failure> {
         }
         return Ok(Outcome::Done);
     }
-    let text = report::render(
-        &r,
-        opts.format,
-        gate::colour(opts.output.is_none(), opts.format),
-    )?;
-    match &opts.output {
-        Some(p) => {
-            gate::write_report(p, &text)?;
-            eprintln!("wrote {}", p.display());
-        }
-        None => print!("{text}"),
+    gate::emit(&r, opts.format, opts.output.as_deref())?;
+    if let Some(p) = &opts.output {
+        eprintln!("wrote {}", p.display());
     }
     Ok(Outcome::Done)
 }

@@ -11,7 +11,7 @@
 use hdrhistogram::Histogram;
 
 use crate::result::{decode_histogram, new_histogram};
-use crate::result::{EndpointResult, ErrorsWire, RunResult};
+use crate::result::{per_second, ratio, EndpointResult, ErrorsWire, RunResult};
 
 /// Locust's `PERCENTILES_TO_REPORT`, and their column names.
 const PERCENTILES: [f64; 11] = [
@@ -143,14 +143,6 @@ fn min_ms(h: &Histogram<u64>) -> String {
     }
 }
 
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
-}
-
 /// The endpoints merged over the trials, sorted as Locust sorts (by name, then method).
 fn merged(r: &RunResult) -> Result<Vec<EndpointResult>, String> {
     let mut out = Vec::new();
@@ -198,16 +190,8 @@ fn stats(r: &RunResult) -> Result<String, String> {
             min_ms(h),
             ms(h.max()),
             py(ratio(b, n)),
-            py(if measured > 0.0 {
-                n as f64 / measured
-            } else {
-                0.0
-            }),
-            py(if measured > 0.0 {
-                e as f64 / measured
-            } else {
-                0.0
-            }),
+            py(per_second(n, measured)),
+            py(per_second(e, measured)),
         ];
         cells.extend(percentile_cells(h, n > 0));
         row(out, cells);

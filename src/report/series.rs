@@ -6,7 +6,7 @@
 use hdrhistogram::Histogram;
 
 use crate::result::RunResult;
-use crate::result::{decode_histogram, new_histogram};
+use crate::result::{decode_histogram, new_histogram, ratio};
 
 /// A stage drawn as a shaded band: points `from..to`.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,14 +127,7 @@ impl Series {
                         add(&mut h, &w.histogram).map_err(|m| format!("{name}: {m}"))?;
                     }
                 }
-                let per_s = |n: u64| {
-                    if c.seconds == 0 {
-                        0.0
-                    } else {
-                        n as f64 / c.seconds as f64
-                    }
-                };
-                e.rps.push(per_s(c.requests));
+                e.rps.push(ratio(c.requests, c.seconds));
                 e.p50.push(ms_at(&h, 0.50));
                 e.p95.push(ms_at(&h, 0.95));
                 e.p99.push(ms_at(&h, 0.99));
@@ -149,15 +142,8 @@ impl Series {
             s.endpoints.push(e);
         }
         for (c, h) in all.iter().zip(&all_h) {
-            let per_s = |n: u64| {
-                if c.seconds == 0 {
-                    0.0
-                } else {
-                    n as f64 / c.seconds as f64
-                }
-            };
-            s.rps.push(per_s(c.requests));
-            s.errors_per_s.push(per_s(c.errors));
+            s.rps.push(ratio(c.requests, c.seconds));
+            s.errors_per_s.push(ratio(c.errors, c.seconds));
             s.p95.push(ms_at(h, 0.95));
         }
         s.load_and_resources(r, &span);
