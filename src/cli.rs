@@ -10,6 +10,7 @@ use crate::commands::capacity::CapacityOptions;
 use crate::commands::check::CheckOptions;
 use crate::commands::compare::CompareOptions;
 use crate::commands::gate::{BaselineRef, GateOptions, PublishOptions};
+use crate::commands::import::ImportOptions;
 use crate::commands::report::ReportOptions;
 use crate::commands::run::RunOptions;
 use crate::commands::validate::ValidateOptions;
@@ -46,6 +47,35 @@ pub enum Command {
     Capacity(CapacityArgs),
     /// Render a result (alone, or against a baseline) after the fact: HTML, CSV, Markdown, …
     Report(ReportArgs),
+    /// Turn another tool's result files (one per trial) into a perfgate result.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The files' format.
+    #[arg(value_enum)]
+    pub format: ImportFormat,
+    /// The files, one per trial (several runs of one test: several trials).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the result.
+    #[arg(short, long, default_value = "results/current.json")]
+    pub output: PathBuf,
+    /// The profile name; imports compare when their names are equal [default: the tool's].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// No summary table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The formats `perfgate import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// The NDJSON of `k6 run --out json=FILE` (every request: exact histograms).
+    #[value(name = "k6-json")]
+    K6Json,
 }
 
 #[derive(Debug, Args)]
@@ -410,6 +440,15 @@ impl Cli {
                 format: a.format.into(),
                 output: a.output,
                 report_dir: (!a.no_report_files).then_some(a.report_dir),
+            }),
+            Command::Import(a) => Cmd::Import(ImportOptions {
+                format: match a.format {
+                    ImportFormat::K6Json => crate::import::Format::K6Json,
+                },
+                files: a.files,
+                output: a.output,
+                name: a.name,
+                quiet: a.quiet,
             }),
             Command::Report(a) => Cmd::Report(ReportOptions {
                 gate: GateOptions {

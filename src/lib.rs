@@ -14,6 +14,7 @@ pub mod diag;
 pub mod engine;
 pub mod exit;
 pub mod fsutil;
+pub mod import;
 pub mod limits;
 pub mod meta;
 pub mod metrics;

@@ -109,6 +109,9 @@ pub enum Failure {
     NotCompared(StopReason),
     #[error("publishing failed and --require-publish was given")]
     Publish,
+    /// Another tool's output that cannot be imported.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// A second signal: stopped at once.
     #[error("{0} again: stopped at once")]
     Killed(&'static str),
@@ -124,7 +127,7 @@ impl Failure {
             | Failure::Rules(_)
             | Failure::Current(_)
             | Failure::NoCurrent(_) => exit::INVALID_INPUT,
-            Failure::Merge(_) => exit::INVALID_INPUT,
+            Failure::Merge(_) | Failure::Import(_) => exit::INVALID_INPUT,
             Failure::Baseline(e) => e.exit_code(),
             Failure::Run(e) => e.exit_code(),
             Failure::Incomparable(_)

@@ -10,6 +10,7 @@ pub mod check;
 pub mod compare;
 pub mod failure;
 pub mod gate;
+pub mod import;
 pub mod progress;
 pub mod report;
 pub mod resources;
@@ -28,6 +29,7 @@ pub enum Command {
     Validate(validate::ValidateOptions),
     Capacity(capacity::CapacityOptions),
     Report(report::ReportOptions),
+    Import(import::ImportOptions),
 }
 
 /// Carries out `command`.
@@ -40,5 +42,6 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
         Command::Validate(o) => validate::validate(o),
         Command::Capacity(o) => capacity::capacity(o).await,
         Command::Report(o) => report::report(o),
+        Command::Import(o) => import::import(o),
     }
 }

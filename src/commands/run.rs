@@ -347,6 +347,7 @@ pub(super) fn empty_result(profile: &Profile, dir: &Path, started_at: String) ->
             host: crate::meta::host(),
             load: crate::meta::load_meta(profile),
             base_url: profile.target.base_url.to_string(),
+            source: None,
         },
         trials: Vec::new(),
         client: None,

@@ -44,7 +44,9 @@ pub fn comparability(base: &RunResult, cur: &RunResult) -> Comparability {
             shown(cl.rate.map(|r| format!("{r}/s")))
         ));
     }
-    if bl.duration_s != cl.duration_s || bl.warmup_s != cl.warmup_s {
+    // An imported run's length is what the tool measured, a second more or less each time.
+    let imported = b.source.is_some() && c.source.is_some();
+    if !imported && (bl.duration_s != cl.duration_s || bl.warmup_s != cl.warmup_s) {
         mismatches.push(format!(
             "duration {}s + warmup {}s vs {}s + {}s",
             bl.duration_s, bl.warmup_s, cl.duration_s, cl.warmup_s

@@ -208,8 +208,13 @@ fn judge_result(
         .unwrap_or(Verdict::Pass);
     let base_trials = b.map_or(0, |b| b.trials.len());
     let low_confidence = (!trial_level && b.is_some() && cur.capacity.is_none()).then(|| {
+        let fix = if cur.meta.source.is_some() {
+            format!("Import {MIN_TRIALS} runs (files) of the test per side, one trial each,")
+        } else {
+            format!("Set load.trials = {MIN_TRIALS} (or more) and record the baseline again")
+        };
         format!(
-            "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. Set load.trials = {MIN_TRIALS} (or more) and record the baseline again for trial-level statistics.",
+            "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. {fix} for trial-level statistics.",
             units::plural(base_trials, "trial", "trials"),
             cur.trials.len()
         )

@@ -129,6 +129,7 @@ pub(crate) mod tests {
                     seed: 0,
                 },
                 base_url: "http://127.0.0.1:1".into(),
+                source: None,
             },
             trials: vec![TrialResult {
                 index: 0,

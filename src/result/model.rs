@@ -134,6 +134,25 @@ pub struct Meta {
     pub load: LoadMeta,
     /// Target URL (scheme, host, port, path prefix; never credentials).
     pub base_url: String,
+    /// Set on a result `perfgate import` made from another tool's output (added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceMeta>,
+}
+
+/// Where an imported result came from, and how much of the distribution it holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceMeta {
+    /// "k6", "locust", "artillery".
+    pub tool: String,
+    /// The importer's format name: "k6-json", "locust-json", …
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// "exact" (every sample), "bucketed" (samples rounded, as Locust's), "summary" (some
+    /// percentiles only).
+    pub fidelity: String,
+    /// The files, one per trial, as given.
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -108,6 +108,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
                 seed: 1,
             },
             base_url: "http://127.0.0.1:8080/".into(),
+            source: None,
         },
         trials: out,
         client: None,

