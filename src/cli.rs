@@ -76,6 +76,9 @@ pub enum ImportFormat {
     /// The NDJSON of `k6 run --out json=FILE` (every request: exact histograms).
     #[value(name = "k6-json")]
     K6Json,
+    /// Locust's `--json-file` (per-endpoint response times at Locust's resolution).
+    #[value(name = "locust-json")]
+    LocustJson,
 }
 
 #[derive(Debug, Args)]
@@ -444,6 +447,7 @@ impl Cli {
             Command::Import(a) => Cmd::Import(ImportOptions {
                 format: match a.format {
                     ImportFormat::K6Json => crate::import::Format::K6Json,
+                    ImportFormat::LocustJson => crate::import::Format::LocustJson,
                 },
                 files: a.files,
                 output: a.output,

@@ -142,7 +142,13 @@ fn a_k6_run_imports_exactly_and_its_regression_fails_the_gate() {
     let worse = gate("slow");
     let table = String::from_utf8_lossy(&worse.stdout);
     assert_eq!(worse.status.code(), Some(1), "{table}");
-    assert!(table.contains("GET /api/v1/shows/"), "{table}");
+    // A latency check fails, not only the throughput that the closed model loses with it.
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("GET /api/v1/shows/ ") && l.contains("p50") && l.contains("FAIL")),
+        "{table}"
+    );
 }
 
 #[test]
@@ -200,4 +206,196 @@ fn files_that_are_not_k6_output_are_refused_with_their_line() {
     );
     let r = read_result(&work.path("one.result.json")).unwrap();
     assert_eq!(r["trials"][0]["endpoints"][0]["requests"], 1);
+}
+
+const LOCUSTFILE: &str = r#"
+from locust import HttpUser, task, constant
+class Visitor(HttpUser):
+    wait_time = constant(0)
+    @task
+    def browse(self):
+        self.client.get("/api/v1/shows/?page=1", name="/api/v1/shows/")
+        self.client.get("/api/v1/shows/3/", name="/api/v1/shows/[id]/")
+        self.client.get("/no-such-page")
+"#;
+
+/// Runs Locust headless against `base` for 3 s into `NAME.json`.
+fn locust(work: &Work, base: &str, name: &str) {
+    let file = work.write("locustfile.py", LOCUSTFILE);
+    let out = Command::new("locust")
+        .current_dir(work.dir.path())
+        .arg("-f")
+        .arg(&file)
+        .args([
+            "--headless",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "3s",
+            "--only-summary",
+            "-H",
+            base,
+        ])
+        .args(["--json-file", name])
+        .output()
+        .expect("locust runs (install it with .ci/install)");
+    assert!(
+        work.path(&format!("{name}.json")).is_file(),
+        "locust: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn import_locust(work: &Work, files: &[String], out: &str) -> Value {
+    let o = work
+        .perfgate()
+        .args(["import", "-q", "locust-json"])
+        .args(files)
+        .args(["-o", out])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_result(&work.path(out)).unwrap()
+}
+
+#[test]
+fn locust_runs_import_at_locusts_resolution_and_five_a_side_gate_a_regression() {
+    let _guard = exclusive();
+    let demo = serve(app(DemoConfig::default()));
+    let slow = serve(app(DemoConfig {
+        slowdown: 1.3,
+        ..DemoConfig::default()
+    }));
+    let work = Work::new();
+    let mut sides: Vec<Vec<String>> = Vec::new();
+    for (side, url) in [
+        ("base", &demo.url),
+        ("same", &demo.url),
+        ("slow", &slow.url),
+    ] {
+        let files: Vec<String> = (1..=5)
+            .map(|i| {
+                let name = format!("{side}{i}");
+                locust(&work, url, &name);
+                format!("{name}.json")
+            })
+            .collect();
+        sides.push(files);
+    }
+    let r = import_locust(&work, &sides[0][..1], "one.json");
+    // Locust's own totals and percentiles (its code, on its own file).
+    let theirs: Value = serde_json::from_str(&String::from_utf8_lossy(
+        &Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import json, sys\n\
+                 from locust.stats import calculate_response_time_percentile as pct\n\
+                 out = {}\n\
+                 for e in json.load(open(sys.argv[1])):\n\
+                 \x20   rt = {int(k): v for k, v in e['response_times'].items()}\n\
+                 \x20   out[e['method'] + ' ' + e['name']] = [e['num_requests'], e['num_failures'], pct(rt, e['num_requests'], 0.5), pct(rt, e['num_requests'], 0.95)]\n\
+                 print(json.dumps(out))",
+            )
+            .arg(work.path("base1.json"))
+            .output()
+            .unwrap()
+            .stdout,
+    ))
+    .expect("Locust's numbers");
+    for e in r["trials"][0]["endpoints"].as_array().unwrap() {
+        let t = &theirs[e["name"].as_str().unwrap()];
+        assert_eq!(e["requests"], t[0], "{}", e["name"]);
+        assert_eq!(e["errors"]["total"], t[1], "{}", e["name"]);
+        if t[1] == 0 {
+            // The same buckets: equal but for the histogram's 3 significant digits.
+            let p = &e["latency_ms"];
+            for (ours, k) in [(&p["p50"], 2), (&p["p95"], 3)] {
+                let (a, b) = (ours.as_f64().unwrap(), t[k].as_f64().unwrap());
+                assert!(
+                    (a - b).abs() <= b * 0.002 + 0.001,
+                    "{}: {a} vs Locust's {b}",
+                    e["name"]
+                );
+            }
+        }
+    }
+    assert_eq!(r["meta"]["source"]["fidelity"], "bucketed");
+    import_locust(&work, &sides[0], "base.json");
+    import_locust(&work, &sides[1], "same.json");
+    import_locust(&work, &sides[2], "slow.json");
+    let gate = |cur: &str| {
+        work.perfgate()
+            .args([
+                "compare",
+                "--no-report-files",
+                "--baseline-file",
+                "base.json",
+                "-c",
+                cur,
+            ])
+            .output()
+            .unwrap()
+    };
+    let same = gate("same.json");
+    let table = String::from_utf8_lossy(&same.stdout);
+    assert_eq!(same.status.code(), Some(0), "{table}");
+    assert!(table.contains("trial-level statistics"), "{table}");
+    let worse = gate("slow.json");
+    let table = String::from_utf8_lossy(&worse.stdout);
+    assert_eq!(worse.status.code(), Some(1), "{table}");
+    // A latency check fails, not only the throughput that the closed model loses with it.
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("GET /api/v1/shows/ ") && l.contains("p50") && l.contains("FAIL")),
+        "{table}"
+    );
+}
+
+#[test]
+fn fixtures_of_the_pinned_versions_import() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import");
+    let work = Work::new();
+    let totals = |format: &str, file: &str| -> Vec<(String, u64, u64)> {
+        let out = work
+            .perfgate()
+            .args(["import", "-q", format])
+            .arg(dir.join(file))
+            .args(["-o", "r.json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = read_result(&work.path("r.json")).unwrap();
+        r["trials"][0]["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["requests"].as_u64().unwrap(),
+                    e["errors"]["total"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let k6 = totals("k6-json", "k6-1.1.0.ndjson");
+    assert_eq!(k6.len(), 2);
+    assert_eq!(k6[0], ("GET /api/v1/shows/".to_string(), 5, 0));
+    assert_eq!((k6[1].1, k6[1].2), (5, 5));
+    let locust = totals("locust-json", "locust-2.47.0.json");
+    assert_eq!(
+        locust,
+        [
+            ("GET /api/v1/shows/".to_string(), 61, 0),
+            ("GET /api/v1/shows/[id]/".to_string(), 60, 0),
+            ("GET /no-such-page".to_string(), 60, 60),
+        ]
+    );
 }

@@ -3,12 +3,13 @@
 //! records its source (tool, format, fidelity, files) in `meta.source`.
 //!
 //! `trial` turns requests at their timestamps into a trial; one file per format reads the
-//! tool's output into it (`k6`: its NDJSON).
+//! tool's output into it (`k6`: its NDJSON; `locust`: its `--json-file`).
 
 mod k6;
+mod locust;
 pub mod trial;
 
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -21,6 +22,8 @@ use trial::TrialBuilder;
 pub enum Format {
     /// `k6 run --out json=FILE`.
     K6Json,
+    /// `locust --json-file FILE`.
+    LocustJson,
 }
 
 impl Format {
@@ -28,18 +31,21 @@ impl Format {
     pub fn tool(self) -> &'static str {
         match self {
             Format::K6Json => "k6",
+            Format::LocustJson => "locust",
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Format::K6Json => "k6-json",
+            Format::LocustJson => "locust-json",
         }
     }
 
     fn fidelity(self) -> &'static str {
         match self {
             Format::K6Json => "exact",
+            Format::LocustJson => "bucketed",
         }
     }
 }
@@ -57,11 +63,11 @@ pub enum ImportError {
         line: usize,
         message: String,
     },
-    #[error("{file}: {what}: not {expected}")]
-    Foreign {
+    #[error("{file}: {key}: {message}")]
+    Key {
         file: String,
-        what: String,
-        expected: &'static str,
+        key: String,
+        message: String,
     },
     #[error("{file}: {what}; nothing to import")]
     Empty { file: String, what: String },
@@ -80,6 +86,16 @@ pub fn import(format: Format, files: &[PathBuf], name: &str) -> Result<RunResult
         let mut t = TrialBuilder::default();
         match format {
             Format::K6Json => k6::read(BufReader::with_capacity(1 << 16, f), &file, &mut t)?,
+            Format::LocustJson => {
+                let mut text = String::new();
+                BufReader::new(f)
+                    .read_to_string(&mut text)
+                    .map_err(|source| ImportError::Open {
+                        path: path.clone(),
+                        source,
+                    })?;
+                locust::read(&text, &file, &mut t)?
+            }
         }
         let trial = t.finish(i as u32).ok_or_else(|| ImportError::Empty {
             file: file.clone(),

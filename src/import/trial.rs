@@ -48,9 +48,13 @@ impl TrialBuilder {
         &mut self.endpoints[i]
     }
 
-    /// Adds `n` requests of one outcome at `at` (Unix seconds). An error says why the time
+    /// The window of a request at `at` (Unix seconds), made if new; an error says why the time
     /// cannot be taken (a run longer than `MAX_SECONDS`).
-    pub fn add(&mut self, name: &str, at: f64, outcome: &Outcome, n: u64) -> Result<(), String> {
+    fn at(
+        &mut self,
+        name: &str,
+        at: f64,
+    ) -> Result<(&mut EndpointWindow, &mut EndpointWindow), String> {
         let start = *self.start.get_or_insert(at);
         let offset = at - start;
         if offset > MAX_SECONDS {
@@ -66,19 +70,56 @@ impl TrialBuilder {
         if e.windows.len() <= second {
             e.windows.resize_with(second + 1, EndpointWindow::new);
         }
-        for w in [&mut e.total, &mut e.windows[second]] {
+        Ok((&mut e.total, &mut e.windows[second]))
+    }
+
+    /// Adds `n` requests of one outcome at `at` (Unix seconds), to the totals and its second.
+    pub fn add(&mut self, name: &str, at: f64, outcome: &Outcome, n: u64) -> Result<(), String> {
+        let (total, window) = self.at(name, at)?;
+        for w in [total, window] {
             w.requests += n;
             match outcome {
-                Outcome::Ok { latency_ms } => {
-                    let us = (latency_ms * 1000.0)
-                        .round()
-                        .clamp(1.0, MAX_LATENCY_US as f64);
-                    w.latency.saturating_record_n(us as u64, n);
-                }
+                Outcome::Ok { latency_ms } => record(w, *latency_ms, n),
                 Outcome::Failed(kind) => w.errors.add(*kind, n),
             }
         }
         Ok(())
+    }
+
+    /// Adds the counts of one second whose latencies are not known per second (they go to the
+    /// totals with `latency`): `requests`, of which `failures` failed as `kind`.
+    pub fn count(
+        &mut self,
+        name: &str,
+        at: f64,
+        requests: u64,
+        failures: u64,
+        kind: ErrorKind,
+    ) -> Result<(), String> {
+        let (total, window) = self.at(name, at)?;
+        for w in [total, window] {
+            w.requests += requests;
+            w.errors.add(kind, failures.min(requests));
+        }
+        Ok(())
+    }
+
+    /// Latencies known only for the whole run: `n` requests of this latency, in the totals.
+    pub fn latency(&mut self, name: &str, outcome: &Outcome, n: u64) {
+        if let Outcome::Ok { latency_ms } = outcome {
+            record(&mut self.endpoint(name).total, *latency_ms, n);
+        }
+    }
+
+    /// The run lasted at least until `at` (Unix seconds): the end of a second counted whole.
+    pub fn until(&mut self, at: f64) {
+        self.end = self.end.max(at);
+    }
+
+    /// Bytes received by an endpoint over the run.
+    pub fn bytes(&mut self, name: &str, n: u64) {
+        let e = self.endpoint(name);
+        e.total.bytes_received = e.total.bytes_received.saturating_add(n);
     }
 
     /// The trial; None when no request was seen.
@@ -113,6 +154,13 @@ impl TrialBuilder {
             resources: None,
         })
     }
+}
+
+fn record(w: &mut EndpointWindow, latency_ms: f64, n: u64) {
+    let us = (latency_ms * 1000.0)
+        .round()
+        .clamp(1.0, MAX_LATENCY_US as f64);
+    w.latency.saturating_record_n(us as u64, n);
 }
 
 /// Unix seconds of an RFC 3339 time (`2026-12-02T17:57:41.836Z`, `…+01:00`); None when it is not one.
