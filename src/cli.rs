@@ -79,6 +79,11 @@ pub enum ImportFormat {
     /// Locust's `--json-file` (per-endpoint response times at Locust's resolution).
     #[value(name = "locust-json")]
     LocustJson,
+    /// k6's end-of-test summary (`--summary-export` or `handleSummary`): some statistics only.
+    #[value(name = "k6-summary")]
+    K6Summary,
+    /// Artillery 2's `--output` report: counters and summaries only.
+    Artillery,
 }
 
 #[derive(Debug, Args)]
@@ -448,6 +453,8 @@ impl Cli {
                 format: match a.format {
                     ImportFormat::K6Json => crate::import::Format::K6Json,
                     ImportFormat::LocustJson => crate::import::Format::LocustJson,
+                    ImportFormat::K6Summary => crate::import::Format::K6Summary,
+                    ImportFormat::Artillery => crate::import::Format::Artillery,
                 },
                 files: a.files,
                 output: a.output,

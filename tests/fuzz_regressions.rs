@@ -11,13 +11,14 @@ mod harness;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The fuzz targets, by the name of their directory here and in `fuzz/fuzz_targets/`.
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "profile",
     "thresholds",
     "result",
     "histogram",
     "compare",
     "response",
+    "import",
 ];
 
 fn dir() -> PathBuf {
@@ -101,4 +102,9 @@ fn every_directory_is_a_target() {
             path.display()
         );
     }
+}
+
+#[test]
+fn import() {
+    replay("import", harness::import);
 }

@@ -142,7 +142,175 @@ fn a_k6_run_imports_exactly_and_its_regression_fails_the_gate() {
     let worse = gate("slow");
     let table = String::from_utf8_lossy(&worse.stdout);
     assert_eq!(worse.status.code(), Some(1), "{table}");
+    summaries_gate(&work);
     // A latency check fails, not only the throughput that the closed model loses with it.
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("GET /api/v1/shows/ ") && l.contains("p50") && l.contains("FAIL")),
+        "{table}"
+    );
+}
+
+/// The same three k6 runs through their end-of-test summaries (fidelity `summary`): the counts
+/// are k6's, the latencies exactly the statistics k6 reported; p99, which k6's default summary
+/// does not report, is MISSING; one summary a side is judged by the plain ratio.
+fn summaries_gate(work: &Work) {
+    for name in ["a", "b", "slow"] {
+        let out = work
+            .perfgate()
+            .args([
+                "import",
+                "-q",
+                "k6-summary",
+                &format!("{name}.summary.json"),
+                "-o",
+            ])
+            .arg(format!("{name}.sum.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let r = read_result(&work.path("a.sum.json")).unwrap();
+    let m = &json(&work.path("a.summary.json"))["metrics"];
+    let e = &r["trials"][0]["endpoints"][0];
+    assert_eq!(e["requests"], m["http_reqs"]["count"]);
+    assert_eq!(e["errors"]["total"], m["http_req_failed"]["passes"]);
+    assert_eq!(
+        e["summary_ms"]["p95"],
+        m["http_req_duration{expected_response:true}"]["p(95)"]
+    );
+    assert_eq!(r["meta"]["source"]["fidelity"], "summary");
+    let gate = |cur: &str| {
+        work.perfgate()
+            .args([
+                "compare",
+                "--no-report-files",
+                "--baseline-file",
+                "a.sum.json",
+                "-c",
+                cur,
+            ])
+            .output()
+            .unwrap()
+    };
+    let same = gate("b.sum.json");
+    let table = String::from_utf8_lossy(&same.stdout);
+    assert_eq!(same.status.code(), Some(0), "{table}");
+    assert!(
+        table.contains("the imported summary has no p99") && table.contains("summary only"),
+        "{table}"
+    );
+    let worse = gate("slow.sum.json");
+    let table = String::from_utf8_lossy(&worse.stdout);
+    assert_eq!(worse.status.code(), Some(1), "{table}");
+    assert!(table.contains("a plain ratio of two summaries"), "{table}");
+}
+
+const ARTILLERY: &str = r#"
+config:
+  target: "{{BASE}}"
+  phases:
+    - duration: 4
+      arrivalRate: 80
+  plugins:
+    metrics-by-endpoint: {}
+scenarios:
+  - flow:
+      - get:
+          url: "/api/v1/shows/?page=1"
+          name: "GET /api/v1/shows/"
+      - get:
+          url: "/api/v1/shows/3/"
+          name: "GET /api/v1/shows/[id]/"
+      - get:
+          url: "/no-such-page"
+"#;
+
+fn artillery(work: &Work, base: &str, name: &str) -> Value {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".ci/.tools/artillery/node_modules/.bin/artillery");
+    assert!(
+        bin.is_file(),
+        "Artillery is needed at {}: run .ci/install",
+        bin.display()
+    );
+    let script = work.write("artillery.yml", &ARTILLERY.replace("{{BASE}}", base));
+    let report = format!("{name}.artillery.json");
+    let out = Command::new(bin)
+        .current_dir(work.dir.path())
+        .env("ARTILLERY_DISABLE_TELEMETRY", "true")
+        .args(["run", "--quiet", "--output", &report])
+        .arg(&script)
+        .output()
+        .expect("artillery runs");
+    assert!(
+        out.status.success(),
+        "artillery: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = work
+        .perfgate()
+        .args(["import", "-q", "artillery", &report, "-o"])
+        .arg(format!("{name}.result.json"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    json(&work.path(&report))
+}
+
+#[test]
+fn an_artillery_report_imports_its_counts_and_summaries_and_gates_a_regression() {
+    let _guard = exclusive();
+    let demo = serve(app(DemoConfig::default()));
+    let slow = serve(app(DemoConfig {
+        slowdown: 1.3,
+        ..DemoConfig::default()
+    }));
+    let work = Work::new();
+    let theirs = artillery(&work, &demo.url, "a");
+    let r = read_result(&work.path("a.result.json")).unwrap();
+    let c = &theirs["aggregate"]["counters"];
+    let eps = r["trials"][0]["endpoints"].as_array().unwrap();
+    let total: u64 = eps.iter().map(|e| e["requests"].as_u64().unwrap()).sum();
+    assert_eq!(total, c["http.requests"].as_u64().unwrap());
+    let shows = eps
+        .iter()
+        .find(|e| e["name"] == "GET /api/v1/shows/")
+        .expect("named by the step");
+    let summary = &theirs["aggregate"]["summaries"]
+        ["plugins.metrics-by-endpoint.response_time./api/v1/shows/?page=1 (GET /api/v1/shows/)"];
+    // Copied, not recomputed: Artillery's own figures.
+    for k in ["p95", "p99"] {
+        assert_eq!(shows["summary_ms"][k].as_f64(), summary[k].as_f64(), "{k}");
+    }
+    let missing = eps.iter().find(|e| e["name"] == "/no-such-page").unwrap();
+    assert_eq!(missing["errors"]["status"]["404"], c["http.codes.404"]);
+    artillery(&work, &demo.url, "b");
+    artillery(&work, &slow.url, "slow");
+    let gate = |cur: &str| {
+        work.perfgate()
+            .args([
+                "compare",
+                "--no-report-files",
+                "--baseline-file",
+                "a.result.json",
+                "-c",
+                cur,
+            ])
+            .output()
+            .unwrap()
+    };
+    let same = gate("b.result.json");
+    let table = String::from_utf8_lossy(&same.stdout);
+    assert_ne!(same.status.code(), Some(1), "{table}");
+    let worse = gate("slow.result.json");
+    let table = String::from_utf8_lossy(&worse.stdout);
+    assert_eq!(worse.status.code(), Some(1), "{table}");
     assert!(
         table
             .lines()

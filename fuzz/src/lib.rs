@@ -212,3 +212,32 @@ fn parse_result(text: &str) -> Option<RunResult> {
         }
     }
 }
+
+/// Another tool's output → a trial (`import::read_one`, what `perfgate import` does per file),
+/// in every format: an error is fine, a panic is not; a trial it makes must pass the reader's
+/// own checks, as `perfgate compare` will read it.
+pub fn import(data: &[u8]) {
+    use perfgate::import::{read_one, Format};
+    for format in [
+        Format::K6Json,
+        Format::LocustJson,
+        Format::K6Summary,
+        Format::Artillery,
+    ] {
+        match read_one(format, data, "fuzz.json", 0, 0.0) {
+            Ok(trial) => {
+                let mut r =
+                    perfgate::import::import(format, &[], "fuzz").expect("no files, no error");
+                r.trials.push(trial);
+                r.meta.load.trials = 1;
+                let text = String::from_utf8(r.to_json().expect("serializes")).expect("UTF-8");
+                if let Err(e) = RunResult::parse(&text, Path::new("imported.json")) {
+                    panic!("an import the reader refuses: {e}");
+                }
+            }
+            Err(e) => {
+                black_box(e.to_string());
+            }
+        }
+    }
+}

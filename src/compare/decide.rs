@@ -44,6 +44,8 @@ pub(super) struct Evidence<'a> {
     pub test: Option<&'a RatioTest>,
     pub significant_worse: bool,
     pub significant_better: bool,
+    /// No test: one summary a side, the plain ratio against the rules decides.
+    pub plain: bool,
 }
 
 /// Applies the rules to a row whose values and p-values are known.
@@ -128,6 +130,7 @@ fn relative_verdict(
     let big_enough = (cv - bv).abs() / scale >= policy.min_delta;
     let threshold = fail_threshold(policy, ev.test, !m.higher_is_worse());
     let p_text = match row.p_adjusted {
+        None if ev.plain => "a plain ratio of two summaries, no test".to_string(),
         None => "no test possible".to_string(),
         Some(p) if p < 0.001 => "p<0.001 after correction".to_string(),
         Some(p) => format!("p={p:.3} after correction"),

@@ -87,6 +87,8 @@ struct Pending {
     p_better: Option<f64>,
     /// For rates: the baseline rate and both sides' counts, for the detectable rise.
     rates: Option<(f64, u64, u64)>,
+    /// Decided by the plain ratio of the values, with no test (one summary a side).
+    plain: bool,
 }
 
 /// How the two sides are compared: trial by trial (leaving out a disturbed trial), or by
@@ -207,7 +209,19 @@ fn judge_result(
         .max()
         .unwrap_or(Verdict::Pass);
     let base_trials = b.map_or(0, |b| b.trials.len());
+    // An imported summary on either side: no distribution, no seconds.
+    let summary = [b, Some(cur)].into_iter().flatten().any(|r| {
+        r.meta
+            .source
+            .as_ref()
+            .is_some_and(|s| s.fidelity == "summary")
+    });
     let low_confidence = (!trial_level && b.is_some() && cur.capacity.is_none()).then(|| {
+        if summary {
+            return format!(
+                "low confidence: summary only — the tool kept some statistics and no distribution, so one summary a side is judged by the plain ratio of its values against the rules, with no test of the noise; import {MIN_TRIALS} runs (files) per side for trial-level statistics"
+            );
+        }
         let fix = if cur.meta.source.is_some() {
             format!("Import {MIN_TRIALS} runs (files) of the test per side, one trial each,")
         } else {
@@ -258,7 +272,12 @@ fn judge_result(
         },
         current: info(cur, cur_label),
         method: MethodInfo {
-            kind: if trial_level { "trials" } else { "windows" }.to_string(),
+            kind: match (trial_level, summary) {
+                (true, _) => "trials",
+                (false, true) => "summary",
+                (false, false) => "windows",
+            }
+            .to_string(),
             confidence: th.confidence,
             alpha: look.alpha,
             look: look.index,
@@ -333,8 +352,9 @@ fn judge(pending: &mut [Pending], alpha: f64) -> Vec<Row> {
             if let Some(policy) = &p.policy {
                 let ev = Evidence {
                     test: p.test.as_ref().filter(|t| t.se.is_some()),
-                    significant_worse: adj_worse[i].is_some_and(|q| q < alpha),
-                    significant_better: adj_better[i].is_some_and(|q| q < alpha),
+                    significant_worse: p.plain || adj_worse[i].is_some_and(|q| q < alpha),
+                    significant_better: p.plain || adj_better[i].is_some_and(|q| q < alpha),
+                    plain: p.plain,
                 };
                 decide(&mut row, policy, &ev);
             }

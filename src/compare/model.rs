@@ -48,7 +48,8 @@ pub struct SideInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MethodInfo {
-    /// "trials" (trial-level tests) or "windows" (block bootstrap over 1-second windows).
+    /// "trials" (trial-level tests), "windows" (block bootstrap over 1-second windows) or
+    /// "summary" (imported summaries, one a side: the plain ratio).
     pub kind: String,
     /// The rules' confidence: 1 − the false-alarm rate allowed over all checks of a check run.
     pub confidence: f64,

@@ -11,6 +11,9 @@ use super::windows::window_bootstrap;
 use super::{Method, Pending, Row, Verdict};
 use crate::result::RunResult;
 
+/// The requests beyond a percentile each side needs for one summary a side to decide it.
+const MIN_TAIL: f64 = 10.0;
+
 /// A row with its values and no test yet.
 pub(super) fn new_row(
     subject: &Subject<'_>,
@@ -50,6 +53,7 @@ pub(super) fn untested(row: Row, policy: Option<Policy>) -> Pending {
         p_worse: None,
         p_better: None,
         rates: None,
+        plain: false,
     }
 }
 
@@ -104,6 +108,7 @@ pub(super) fn tested(
         p_worse,
         p_better,
         rates,
+        plain: false,
     }
 }
 
@@ -169,7 +174,11 @@ pub(super) fn endpoint_rows(
             (None, None) => {}
             (Some(b), Some(c)) => {
                 let mut r = row(Some(b), Some(c), Verdict::Pass, "");
-                if m.is_latency() && r.baseline.is_some() && r.current.is_none() {
+                let summary = b.summary_only() || c.summary_only();
+                if summary && m.is_latency() && (r.baseline.is_none() || r.current.is_none()) {
+                    r.verdict = Verdict::Missing;
+                    r.reason = format!("the imported summary has no {}", m.name());
+                } else if m.is_latency() && r.baseline.is_some() && r.current.is_none() {
                     r.verdict = Verdict::Missing;
                     r.reason = "no request succeeded in the current run, so there is no latency to compare".into();
                 }
@@ -183,6 +192,8 @@ pub(super) fn endpoint_rows(
                         let per_trial = |s: &Side| -> Vec<f64> {
                             if m == Metric::Throughput {
                                 s.trial_rps.clone()
+                            } else if s.summary_only() {
+                                s.summary_values(m)
                             } else {
                                 s.trial_hists
                                     .iter()
@@ -197,7 +208,24 @@ pub(super) fn endpoint_rows(
                         None,
                     ),
                 };
-                out.push(tested(r, policy, test, rates));
+                // One summary a side: nothing to test with, so the plain ratio decides — where
+                // the summaries can show a change at all: a percentile needs some requests
+                // beyond it on both sides (a tail of three requests is noise).
+                let beyond = |s: &Side| {
+                    let ok = s.requests.saturating_sub(s.errors) as f64;
+                    m.quantile().map_or(f64::INFINITY, |q| ok * (1.0 - q))
+                };
+                let tail = beyond(b).min(beyond(c));
+                let plain = summary && !method.trial_level && m != Metric::ErrorRate;
+                if plain && tail < MIN_TAIL {
+                    r.reason = format!(
+                        "too few requests beyond {} ({tail:.0}) for one summary a side to show a change",
+                        m.name()
+                    );
+                }
+                let mut p = tested(r, policy, test, rates);
+                p.plain = plain && tail >= MIN_TAIL;
+                out.push(p);
             }
         }
     }

@@ -63,6 +63,24 @@ pub(super) struct Side {
     pub(super) trial_rps: Vec<f64>,
     pub(super) windows: Vec<Vec<(u64, u64)>>,
     pub(super) window_requests: Vec<f64>,
+    /// Per trial, an imported summary's latencies (a source without a distribution).
+    pub(super) summaries: Vec<std::collections::BTreeMap<String, f64>>,
+}
+
+impl Side {
+    /// Only summaries: no latency was recorded, some percentiles were reported.
+    pub(super) fn summary_only(&self) -> bool {
+        self.merged.is_empty() && !self.summaries.is_empty()
+    }
+
+    /// Per trial, a latency metric from the summaries (those that report it).
+    pub(super) fn summary_values(&self, m: Metric) -> Vec<f64> {
+        self.summaries
+            .iter()
+            .filter_map(|s| s.get(m.name()).copied())
+            .filter(|v| v.is_finite())
+            .collect()
+    }
 }
 
 /// `endpoint`'s data in `stage` of `r`, leaving out the trial at position `skip`.
@@ -81,6 +99,7 @@ pub(super) fn side(
         trial_rps: Vec::new(),
         windows: Vec::new(),
         window_requests: Vec::new(),
+        summaries: Vec::new(),
     };
     for (i, t) in r.trials.iter().enumerate() {
         if skip == Some(i) {
@@ -94,6 +113,7 @@ pub(super) fn side(
         let h = decode_histogram(&e.histogram).ok()?;
         s.merged.add(&h).ok()?;
         s.trial_hists.push(h);
+        s.summaries.extend(e.summary_ms.iter().cloned());
         // The reader refused files whose counts overflow when summed.
         s.requests = s.requests.saturating_add(e.requests);
         s.errors = s.errors.saturating_add(e.errors.total);
@@ -134,6 +154,12 @@ pub(super) fn value(s: &Side, m: Metric) -> Option<f64> {
     match m {
         Metric::ErrorRate => Some(s.errors as f64 * 100.0 / s.requests as f64),
         Metric::Throughput => (s.measured_s > 0.0).then(|| s.requests as f64 / s.measured_s),
+        m if s.summary_only() => {
+            // Several summaries: their median, as the trial-level test compares them.
+            let mut v = s.summary_values(m);
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied()
+        }
         m => latency_ms(&s.merged, m),
     }
 }

@@ -60,6 +60,7 @@ pub fn endpoint_result_with(
         histogram: encode_histogram(&total.latency),
         windows,
         error_samples: Vec::new(),
+        summary_ms: None,
     }
 }
 

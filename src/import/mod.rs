@@ -3,13 +3,14 @@
 //! records its source (tool, format, fidelity, files) in `meta.source`.
 //!
 //! `trial` turns requests at their timestamps into a trial; one file per format reads the
-//! tool's output into it (`k6`: its NDJSON; `locust`: its `--json-file`).
+//! tool's output into it (`k6`: its NDJSON; `locust`: its `--json-file`); `summary` reads the
+//! tools that keep only statistics (k6's end-of-test summary, Artillery's report).
 
 mod k6;
 mod locust;
+mod summary;
 pub mod trial;
 
-use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -24,6 +25,10 @@ pub enum Format {
     K6Json,
     /// `locust --json-file FILE`.
     LocustJson,
+    /// `k6 run --summary-export=FILE`, or a `handleSummary` JSON.
+    K6Summary,
+    /// `artillery run --output FILE`.
+    Artillery,
 }
 
 impl Format {
@@ -32,6 +37,8 @@ impl Format {
         match self {
             Format::K6Json => "k6",
             Format::LocustJson => "locust",
+            Format::K6Summary => "k6",
+            Format::Artillery => "artillery",
         }
     }
 
@@ -39,6 +46,8 @@ impl Format {
         match self {
             Format::K6Json => "k6-json",
             Format::LocustJson => "locust-json",
+            Format::K6Summary => "k6-summary",
+            Format::Artillery => "artillery",
         }
     }
 
@@ -46,6 +55,7 @@ impl Format {
         match self {
             Format::K6Json => "exact",
             Format::LocustJson => "bucketed",
+            Format::K6Summary | Format::Artillery => "summary",
         }
     }
 }
@@ -78,29 +88,18 @@ pub enum ImportError {
 pub fn import(format: Format, files: &[PathBuf], name: &str) -> Result<RunResult, ImportError> {
     let mut trials = Vec::new();
     for (i, path) in files.iter().enumerate() {
-        let file = path.display().to_string();
-        let f = std::fs::File::open(path).map_err(|source| ImportError::Open {
+        let bytes = std::fs::read(path).map_err(|source| ImportError::Open {
             path: path.clone(),
             source,
         })?;
-        let mut t = TrialBuilder::default();
-        match format {
-            Format::K6Json => k6::read(BufReader::with_capacity(1 << 16, f), &file, &mut t)?,
-            Format::LocustJson => {
-                let mut text = String::new();
-                BufReader::new(f)
-                    .read_to_string(&mut text)
-                    .map_err(|source| ImportError::Open {
-                        path: path.clone(),
-                        source,
-                    })?;
-                locust::read(&text, &file, &mut t)?
-            }
-        }
-        let trial = t.finish(i as u32).ok_or_else(|| ImportError::Empty {
-            file: file.clone(),
-            what: "no HTTP request in it".into(),
-        })?;
+        let written = summary::file_time(path);
+        let trial = read_one(
+            format,
+            &bytes,
+            &path.display().to_string(),
+            i as u32,
+            written,
+        )?;
         trials.push(trial);
     }
     let started_at = trials
@@ -153,6 +152,68 @@ pub fn import(format: Format, files: &[PathBuf], name: &str) -> Result<RunResult
         trials,
         client: None,
         capacity: None,
+    })
+}
+
+/// One file's bytes as trial `index`, read as `format`; `written` is when the file was written
+/// (Unix seconds), the only time a summary has. What `import` does for each file, and what the
+/// fuzz targets call.
+pub fn read_one(
+    format: Format,
+    bytes: &[u8],
+    file: &str,
+    index: u32,
+    written: f64,
+) -> Result<crate::result::TrialResult, ImportError> {
+    let text = || {
+        std::str::from_utf8(bytes).map_err(|e| ImportError::At {
+            file: file.to_string(),
+            line: bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1,
+            message: "not UTF-8 text".into(),
+        })
+    };
+    Ok(match format {
+        Format::K6Json => {
+            let mut t = TrialBuilder::default();
+            k6::read(bytes, file, &mut t)?;
+            finished(t, index, file)?
+        }
+        Format::LocustJson => {
+            let mut t = TrialBuilder::default();
+            locust::read(text()?, file, &mut t)?;
+            finished(t, index, file)?
+        }
+        Format::K6Summary => {
+            let doc = json(text()?, file, "k6's --summary-export")?;
+            summary::k6(&doc, file, index, written)?
+        }
+        Format::Artillery => {
+            let doc = json(text()?, file, "Artillery's --output report")?;
+            summary::artillery(&doc, file, index)?
+        }
+    })
+}
+
+fn json(text: &str, file: &str, what: &str) -> Result<serde_json::Value, ImportError> {
+    serde_json::from_str(text).map_err(|e| ImportError::At {
+        file: file.to_string(),
+        line: e.line(),
+        message: format!("not {what} ({e})"),
+    })
+}
+
+fn finished(
+    t: TrialBuilder,
+    i: u32,
+    file: &str,
+) -> Result<crate::result::TrialResult, ImportError> {
+    t.finish(i).ok_or_else(|| ImportError::Empty {
+        file: file.to_string(),
+        what: "no HTTP request in it".into(),
     })
 }
 

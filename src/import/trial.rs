@@ -3,6 +3,8 @@
 //! request — the same histograms and counts a perfgate run records, so every report and test
 //! of the gate works on it unchanged.
 
+use std::collections::BTreeMap;
+
 use crate::engine::convert::endpoint_result;
 use crate::metrics::{EndpointWindow, ErrorKind};
 use crate::result::{TrialResult, MAX_LATENCY_US};
@@ -161,6 +163,49 @@ fn record(w: &mut EndpointWindow, latency_ms: f64, n: u64) {
         .round()
         .clamp(1.0, MAX_LATENCY_US as f64);
     w.latency.saturating_record_n(us as u64, n);
+}
+
+/// One endpoint of a source that reports only a summary: its counts and the latencies (ms) it
+/// chose to report, by perfgate's metric names.
+pub struct Summarized {
+    pub name: String,
+    pub requests: u64,
+    pub errors: crate::metrics::ErrorCounts,
+    pub latency_ms: BTreeMap<String, f64>,
+}
+
+/// A trial of summaries: counts and the reported latencies, no histogram, no seconds.
+pub fn summary_trial(
+    index: u32,
+    start: f64,
+    measured_s: f64,
+    iterations: u64,
+    eps: Vec<Summarized>,
+) -> TrialResult {
+    let endpoints = eps
+        .into_iter()
+        .map(|e| {
+            let mut total = EndpointWindow::new();
+            total.requests = e.requests;
+            total.errors = e.errors;
+            let mut r = endpoint_result(&e.name, &total, &[], measured_s);
+            r.summary_ms = (!e.latency_ms.is_empty()).then_some(e.latency_ms);
+            r
+        })
+        .collect();
+    TrialResult {
+        index,
+        started_at: rfc3339(start),
+        complete: true,
+        measured_s,
+        iterations,
+        dropped_iterations: 0,
+        endpoints,
+        stages: Vec::new(),
+        load: Vec::new(),
+        flows: Vec::new(),
+        resources: None,
+    }
 }
 
 /// Unix seconds of an RFC 3339 time (`2026-12-02T17:57:41.836Z`, `…+01:00`); None when it is not one.

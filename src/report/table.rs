@@ -173,10 +173,10 @@ impl TableModel {
         };
         let context = format!(
             "{compared} · {} · {:.0}% confidence",
-            if c.method.kind == "trials" {
-                "trial-level statistics"
-            } else {
-                "1-second windows"
+            match c.method.kind.as_str() {
+                "trials" => "trial-level statistics",
+                "summary" => "summaries, plain ratio",
+                _ => "1-second windows",
             },
             c.method.confidence * 100.0
         );

@@ -106,6 +106,11 @@ pub fn merge_endpoints(
         histogram: encode_histogram(&hist),
         windows,
         error_samples: samples,
+        // Summaries of several runs do not add up to one: only a single part keeps its own.
+        summary_ms: match parts {
+            [one] => one.summary_ms.clone(),
+            _ => None,
+        },
     })
 }
 

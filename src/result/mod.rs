@@ -60,6 +60,7 @@ pub(crate) mod tests {
                 histogram: encode_histogram(&h),
             }],
             error_samples: Vec::new(),
+            summary_ms: None,
         }
     }
 

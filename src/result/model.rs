@@ -364,6 +364,10 @@ pub struct EndpointResult {
     /// The first failure of each kind, described (secrets redacted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_samples: Vec<ErrorSampleWire>,
+    /// An imported summary's latencies (ms) by metric name (`p50`, `p95`, `mean`, `max`, …),
+    /// for a source that kept no distribution: the histogram is then empty (added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_ms: Option<BTreeMap<String, f64>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
