@@ -216,23 +216,8 @@ fn judge_result(
             .as_ref()
             .is_some_and(|s| s.fidelity == "summary")
     });
-    let low_confidence = (!trial_level && b.is_some() && cur.capacity.is_none()).then(|| {
-        if summary {
-            return format!(
-                "low confidence: summary only — the tool kept some statistics and no distribution, so one summary a side is judged by the plain ratio of its values against the rules, with no test of the noise; import {MIN_TRIALS} runs (files) per side for trial-level statistics"
-            );
-        }
-        let fix = if cur.meta.source.is_some() {
-            format!("Import {MIN_TRIALS} runs (files) of the test per side, one trial each,")
-        } else {
-            format!("Set load.trials = {MIN_TRIALS} (or more) and record the baseline again")
-        };
-        format!(
-            "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. {fix} for trial-level statistics.",
-            units::plural(base_trials, "trial", "trials"),
-            cur.trials.len()
-        )
-    });
+    let low_confidence = (!trial_level && b.is_some() && cur.capacity.is_none())
+        .then(|| low_confidence(base_trials, cur, summary));
     let mut warnings = comp.map(|c| c.warnings).unwrap_or_default();
     if b.is_none() {
         warnings.push("no baseline: only the rules that need none were judged (absolute limits, stages against stages, flows' limits, recovery); the checks against a baseline were skipped".to_string());
@@ -390,6 +375,25 @@ fn holm_with_levels(ps: &[Option<f64>], alpha: f64) -> (Vec<Option<f64>>, Vec<Op
         });
     }
     (adj, levels)
+}
+
+/// Why a comparison that could not be trial-level is of low confidence, and what would fix it.
+fn low_confidence(base_trials: usize, cur: &RunResult, summary: bool) -> String {
+    if summary {
+        return format!(
+            "low confidence: summary only — the tool kept some statistics and no distribution, so one summary a side is judged by the plain ratio of its values against the rules, with no test of the noise; import {MIN_TRIALS} runs (files) per side for trial-level statistics"
+        );
+    }
+    let fix = if cur.meta.source.is_some() {
+        format!("Import {MIN_TRIALS} runs (files) of the test per side, one trial each,")
+    } else {
+        format!("Set load.trials = {MIN_TRIALS} (or more) and record the baseline again")
+    };
+    format!(
+        "confidence is low: the baseline has {} and the current run {}; with fewer than {MIN_TRIALS} trials per side the gate compares 1-second windows, which see the noise within a run but not between runs. {fix} for trial-level statistics.",
+        units::plural(base_trials, "trial", "trials"),
+        cur.trials.len()
+    )
 }
 
 #[cfg(test)]
