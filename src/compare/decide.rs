@@ -44,8 +44,9 @@ pub(super) struct Evidence<'a> {
     pub test: Option<&'a RatioTest>,
     pub significant_worse: bool,
     pub significant_better: bool,
-    /// No test: one summary a side, the plain ratio against the rules decides.
-    pub plain: bool,
+    /// No test: one summary a side, the plain ratio against the rules decides, less the
+    /// summaries' resolution (a move of one of their steps is no change).
+    pub plain: Option<f64>,
 }
 
 /// Applies the rules to a row whose values and p-values are known.
@@ -126,11 +127,12 @@ fn relative_verdict(
     } else {
         change < 0.0
     };
-    let magnitude = change.abs();
+    // A summary's own step is no change: only what exceeds it counts.
+    let magnitude = (change.abs() - ev.plain.unwrap_or(0.0)).max(0.0);
     let big_enough = (cv - bv).abs() / scale >= policy.min_delta;
     let threshold = fail_threshold(policy, ev.test, !m.higher_is_worse());
     let p_text = match row.p_adjusted {
-        None if ev.plain => "a plain ratio of two summaries, no test".to_string(),
+        None if ev.plain.is_some() => "a plain ratio of two summaries, no test".to_string(),
         None => "no test possible".to_string(),
         Some(p) if p < 0.001 => "p<0.001 after correction".to_string(),
         Some(p) => format!("p={p:.3} after correction"),
@@ -138,7 +140,7 @@ fn relative_verdict(
     let how_much = if m == Metric::ErrorRate {
         format!("{} → {} ({:+.2} pp)", m.show(bv), m.show(cv), cv - bv)
     } else {
-        units::percent(magnitude)
+        units::percent(change.abs())
     };
     if worse && magnitude >= threshold && big_enough {
         return Some(if ev.significant_worse {
@@ -150,10 +152,17 @@ fn relative_verdict(
                     units::percent(policy.max_regression)
                 )
             } else {
-                format!(
-                    "more than the {} allowed",
-                    units::percent(policy.max_regression)
-                )
+                match ev.plain.filter(|step| *step > 0.0) {
+                    Some(step) => format!(
+                        "more than the {} allowed and the summaries' {} steps",
+                        units::percent(policy.max_regression),
+                        units::percent(step)
+                    ),
+                    None => format!(
+                        "more than the {} allowed",
+                        units::percent(policy.max_regression)
+                    ),
+                }
             };
             (
                 Verdict::Fail,

@@ -87,8 +87,9 @@ struct Pending {
     p_better: Option<f64>,
     /// For rates: the baseline rate and both sides' counts, for the detectable rise.
     rates: Option<(f64, u64, u64)>,
-    /// Decided by the plain ratio of the values, with no test (one summary a side).
-    plain: bool,
+    /// Decided by the plain ratio of the values, with no test (one summary a side): the
+    /// summaries' resolution, which the change must exceed on top of the rules.
+    plain: Option<f64>,
 }
 
 /// How the two sides are compared: trial by trial (leaving out a disturbed trial), or by
@@ -337,8 +338,9 @@ fn judge(pending: &mut [Pending], alpha: f64) -> Vec<Row> {
             if let Some(policy) = &p.policy {
                 let ev = Evidence {
                     test: p.test.as_ref().filter(|t| t.se.is_some()),
-                    significant_worse: p.plain || adj_worse[i].is_some_and(|q| q < alpha),
-                    significant_better: p.plain || adj_better[i].is_some_and(|q| q < alpha),
+                    significant_worse: p.plain.is_some() || adj_worse[i].is_some_and(|q| q < alpha),
+                    significant_better: p.plain.is_some()
+                        || adj_better[i].is_some_and(|q| q < alpha),
                     plain: p.plain,
                 };
                 decide(&mut row, policy, &ev);

@@ -53,7 +53,7 @@ pub(super) fn untested(row: Row, policy: Option<Policy>) -> Pending {
         p_worse: None,
         p_better: None,
         rates: None,
-        plain: false,
+        plain: None,
     }
 }
 
@@ -108,7 +108,7 @@ pub(super) fn tested(
         p_worse,
         p_better,
         rates,
-        plain: false,
+        plain: None,
     }
 }
 
@@ -224,7 +224,12 @@ pub(super) fn endpoint_rows(
                     );
                 }
                 let mut p = tested(r, policy, test, rates);
-                p.plain = plain && tail >= MIN_TAIL;
+                let step = [base, Some(cur)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.meta.source.as_ref()?.resolution)
+                    .fold(0.0, f64::max);
+                p.plain = (plain && tail >= MIN_TAIL).then_some(step);
                 out.push(p);
             }
         }

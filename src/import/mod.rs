@@ -51,6 +51,16 @@ impl Format {
         }
     }
 
+    /// The relative step of the statistics a summary reports: Artillery's percentiles come from
+    /// its sketch's buckets (7.0, 7.9, 8.9 ms: steps of about 13%); k6 interpolates between
+    /// exact samples.
+    fn resolution(self) -> Option<f64> {
+        match self {
+            Format::Artillery => Some(0.13),
+            _ => None,
+        }
+    }
+
     fn fidelity(self) -> &'static str {
         match self {
             Format::K6Json => "exact",
@@ -146,6 +156,7 @@ pub fn import(format: Format, files: &[PathBuf], name: &str) -> Result<RunResult
                 format: format.name().into(),
                 version: None,
                 fidelity: format.fidelity().into(),
+                resolution: format.resolution(),
                 files: files.iter().map(|p| p.display().to_string()).collect(),
             }),
         },

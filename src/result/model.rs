@@ -151,6 +151,10 @@ pub struct SourceMeta {
     /// "exact" (every sample), "bucketed" (samples rounded, as Locust's), "summary" (some
     /// percentiles only).
     pub fidelity: String,
+    /// For a summary: how coarse its statistics are, relatively (Artillery's sketch moves in
+    /// steps of up to 13%): a plain ratio must exceed the rules by that much to count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<f64>,
     /// The files, one per trial, as given.
     pub files: Vec<String>,
 }
