@@ -261,6 +261,17 @@ impl From<PublishArgs> for PublishOptions {
     }
 }
 
+impl From<ImportFormat> for crate::import::Format {
+    fn from(f: ImportFormat) -> Self {
+        match f {
+            ImportFormat::K6Json => crate::import::Format::K6Json,
+            ImportFormat::LocustJson => crate::import::Format::LocustJson,
+            ImportFormat::K6Summary => crate::import::Format::K6Summary,
+            ImportFormat::Artillery => crate::import::Format::Artillery,
+        }
+    }
+}
+
 impl From<ReportFormat> for report::Format {
     fn from(f: ReportFormat) -> Self {
         match f {
@@ -329,6 +340,13 @@ pub struct CheckArgs {
     /// side, up to this many in all, and decide again (replaces load.max_trials).
     #[arg(long, env = "PERFGATE_MAX_TRIALS")]
     pub max_trials: Option<u32>,
+    /// Gate another tool's result files instead of running the profile (as `perfgate import`
+    /// reads them; one file per trial).
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "files")]
+    pub from: Option<ImportFormat>,
+    /// The files for --from.
+    #[arg(requires = "from")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -440,6 +458,7 @@ impl Cli {
                 gate: a.gate.into(),
                 publish: a.publish.into(),
                 report_dir: a.report_dir,
+                from: a.from.map(|f| (f.into(), a.files)),
             }),
             Command::Compare(a) => Cmd::Compare(CompareOptions {
                 gate: a.gate.into(),
@@ -450,12 +469,7 @@ impl Cli {
                 report_dir: (!a.no_report_files).then_some(a.report_dir),
             }),
             Command::Import(a) => Cmd::Import(ImportOptions {
-                format: match a.format {
-                    ImportFormat::K6Json => crate::import::Format::K6Json,
-                    ImportFormat::LocustJson => crate::import::Format::LocustJson,
-                    ImportFormat::K6Summary => crate::import::Format::K6Summary,
-                    ImportFormat::Artillery => crate::import::Format::Artillery,
-                },
+                format: a.format.into(),
                 files: a.files,
                 output: a.output,
                 name: a.name,

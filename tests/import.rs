@@ -142,6 +142,34 @@ fn a_k6_run_imports_exactly_and_its_regression_fails_the_gate() {
     let worse = gate("slow");
     let table = String::from_utf8_lossy(&worse.stdout);
     assert_eq!(worse.status.code(), Some(1), "{table}");
+    // `check --from`: the same judgement with check's reports, and the result written.
+    let out = work
+        .perfgate()
+        .args([
+            "check",
+            "--from",
+            "k6-json",
+            "slow.json",
+            "--baseline-file",
+            "a.result.json",
+        ])
+        .args(["-o", "from.json", "--report-dir", "from"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "from.json",
+        "from/report.md",
+        "from/report.html",
+        "from/perfgate_stats.csv",
+    ] {
+        assert!(work.path(f).is_file(), "{f}");
+    }
     summaries_gate(&work);
     // A latency check fails, not only the throughput that the closed model loses with it.
     assert!(

@@ -19,6 +19,9 @@ pub struct CheckOptions {
     pub publish: PublishOptions,
     /// Directory for report.md, report.json, junit.xml, report.html and the CSV files.
     pub report_dir: PathBuf,
+    /// Gate another tool's results instead of running the profile: their format and files
+    /// (one per trial), imported as `perfgate import` does.
+    pub from: Option<(crate::import::Format, Vec<PathBuf>)>,
 }
 
 /// The reports `check` writes, by file name.
@@ -29,6 +32,9 @@ const REPORTS: [(&str, Format); 3] = [
 ];
 
 pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
+    if let Some((format, files)) = &opts.from {
+        return imported(&opts, *format, files).await;
+    }
     let profile = crate::config::load(&opts.run.profile, &opts.run.overrides)
         .map(Arc::new)
         .map_err(Failure::from);
@@ -109,10 +115,43 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
         (None, Some((base, label))) => compare::compare(base, &ran.result, &th, label, "current"),
         (None, None) => compare::judge_alone(&ran.result, &th, "current"),
     };
+    conclude(&opts, &c, &ran.result, base.as_ref().map(|(b, _)| b)).await
+}
+
+/// `check --from FORMAT FILE…`: the files imported as the current run, then judged and
+/// reported as a run of the profile would be.
+async fn imported(
+    opts: &CheckOptions,
+    format: crate::import::Format,
+    files: &[PathBuf],
+) -> Result<Outcome, Failure> {
+    let (th, base) = (gate::thresholds(&opts.gate)?, gate::baseline(&opts.gate)?);
+    let result = crate::import::import(format, files, format.tool())?;
+    run::save(&opts.run.output, &result)?;
+    let c = match &base {
+        Some((b, label)) => {
+            if let Some(e) = th.unmatched(&compare::names_of(&[b, &result])) {
+                return Err(Failure::Rules(e));
+            }
+            gate::comparable(b, &result, opts.gate.allow_mismatch)?;
+            compare::compare(b, &result, &th, label, "current")
+        }
+        None => compare::judge_alone(&result, &th, "current"),
+    };
+    conclude(opts, &c, &result, base.as_ref().map(|(b, _)| b)).await
+}
+
+/// Writes the reports, prints the table and publishes: what every check ends with.
+async fn conclude(
+    opts: &CheckOptions,
+    c: &compare::Comparison,
+    current: &crate::result::RunResult,
+    baseline: Option<&crate::result::RunResult>,
+) -> Result<Outcome, Failure> {
     let r = Report {
-        comparison: &c,
-        current: Some(&ran.result),
-        baseline: base.as_ref().map(|(b, _)| b),
+        comparison: c,
+        current: Some(current),
+        baseline,
     };
     let dir = &opts.report_dir;
     let mut written: Vec<String> = Vec::new();
