@@ -11,6 +11,7 @@ use crate::commands::check::CheckOptions;
 use crate::commands::compare::CompareOptions;
 use crate::commands::gate::{BaselineRef, GateOptions, PublishOptions};
 use crate::commands::import::ImportOptions;
+use crate::commands::init::InitOptions;
 use crate::commands::report::ReportOptions;
 use crate::commands::run::RunOptions;
 use crate::commands::validate::ValidateOptions;
@@ -49,6 +50,33 @@ pub enum Command {
     Report(ReportArgs),
     /// Turn another tool's result files (one per trial) into a perfgate result.
     Import(ImportArgs),
+    /// Start a repository: perfgate.toml, thresholds.toml, a workflow, baselines/.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where the service listens.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
+    /// The command that starts the service (perfgate starts and stops it).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// The path polled until the service answers (also the starter scenario's step).
+    #[arg(long, default_value = "/")]
+    pub ready: String,
+    /// The profile's name [default: the directory's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The action the workflow uses.
+    #[arg(long, default_value = "perfgate/perfgate@main")]
+    pub action: String,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The repository to write into.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -467,6 +495,20 @@ impl Cli {
                 format: a.format.into(),
                 output: a.output,
                 report_dir: (!a.no_report_files).then_some(a.report_dir),
+            }),
+            Command::Init(a) => Cmd::Init(InitOptions {
+                name: a.name.unwrap_or_else(|| {
+                    std::fs::canonicalize(&a.dir)
+                        .ok()
+                        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .unwrap_or_else(|| "service".into())
+                }),
+                dir: a.dir,
+                base_url: a.base_url,
+                start: a.start,
+                ready: a.ready,
+                action: a.action,
+                force: a.force,
             }),
             Command::Import(a) => Cmd::Import(ImportOptions {
                 format: a.format.into(),

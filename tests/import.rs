@@ -585,6 +585,16 @@ fn fixtures_of_the_pinned_versions_import() {
     assert_eq!(k6.len(), 2);
     assert_eq!(k6[0], ("GET /api/v1/shows/".to_string(), 5, 0));
     assert_eq!((k6[1].1, k6[1].2), (5, 5));
+    let summary = totals("k6-summary", "k6-1.1.0-summary.json");
+    assert_eq!(summary, [("all requests".to_string(), 4250, 0)]);
+    let artillery = totals("artillery", "artillery-2.0.21.json");
+    assert_eq!(
+        artillery,
+        [
+            ("GET /api/v1/shows/".to_string(), 80, 0),
+            ("/no-such-page".to_string(), 80, 80),
+        ]
+    );
     let locust = totals("locust-json", "locust-2.47.0.json");
     assert_eq!(
         locust,

@@ -109,6 +109,9 @@ pub enum Failure {
     NotCompared(StopReason),
     #[error("publishing failed and --require-publish was given")]
     Publish,
+    /// `init` would overwrite these files.
+    #[error("these files exist, and `perfgate init` overwrites nothing without --force:\n  {}", .0.join("\n  "))]
+    Exists(Vec<String>),
     /// Another tool's output that cannot be imported.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
@@ -127,7 +130,7 @@ impl Failure {
             | Failure::Rules(_)
             | Failure::Current(_)
             | Failure::NoCurrent(_) => exit::INVALID_INPUT,
-            Failure::Merge(_) | Failure::Import(_) => exit::INVALID_INPUT,
+            Failure::Merge(_) | Failure::Import(_) | Failure::Exists(_) => exit::INVALID_INPUT,
             Failure::Baseline(e) => e.exit_code(),
             Failure::Run(e) => e.exit_code(),
             Failure::Incomparable(_)

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod failure;
 pub mod gate;
 pub mod import;
+pub mod init;
 pub mod progress;
 pub mod report;
 pub mod resources;
@@ -30,6 +31,7 @@ pub enum Command {
     Capacity(capacity::CapacityOptions),
     Report(report::ReportOptions),
     Import(import::ImportOptions),
+    Init(init::InitOptions),
 }
 
 /// Carries out `command`.
@@ -43,5 +45,6 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
         Command::Capacity(o) => capacity::capacity(o).await,
         Command::Report(o) => report::report(o),
         Command::Import(o) => import::import(o),
+        Command::Init(o) => init::init(o),
     }
 }

