@@ -59,6 +59,21 @@ fn import(work: &Work, name: &str) -> Value {
     read_result(&work.path(&format!("{name}.result.json"))).unwrap()
 }
 
+/// `perfgate compare` of `cur` against the result file `base`, without report files.
+fn compare(work: &Work, base: &str, cur: &str) -> std::process::Output {
+    work.perfgate()
+        .args([
+            "compare",
+            "--no-report-files",
+            "--baseline-file",
+            base,
+            "-c",
+            cur,
+        ])
+        .output()
+        .unwrap()
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -119,19 +134,7 @@ fn a_k6_run_imports_exactly_and_its_regression_fails_the_gate() {
     import(&work, "b");
     k6(&work, &slow.url, "slow");
     import(&work, "slow");
-    let gate = |cur: &str| {
-        work.perfgate()
-            .args([
-                "compare",
-                "--no-report-files",
-                "--baseline-file",
-                "a.result.json",
-                "-c",
-            ])
-            .arg(format!("{cur}.result.json"))
-            .output()
-            .unwrap()
-    };
+    let gate = |cur: &str| compare(&work, "a.result.json", &format!("{cur}.result.json"));
     let same = gate("b");
     assert_eq!(
         same.status.code(),
@@ -213,19 +216,7 @@ fn summaries_gate(work: &Work) {
         m["http_req_duration{expected_response:true}"]["p(95)"]
     );
     assert_eq!(r["meta"]["source"]["fidelity"], "summary");
-    let gate = |cur: &str| {
-        work.perfgate()
-            .args([
-                "compare",
-                "--no-report-files",
-                "--baseline-file",
-                "a.sum.json",
-                "-c",
-                cur,
-            ])
-            .output()
-            .unwrap()
-    };
+    let gate = |cur: &str| compare(work, "a.sum.json", cur);
     let same = gate("b.sum.json");
     let table = String::from_utf8_lossy(&same.stdout);
     assert_eq!(same.status.code(), Some(0), "{table}");
@@ -320,19 +311,7 @@ fn an_artillery_report_imports_its_counts_and_summaries_and_gates_a_regression()
     assert_eq!(missing["errors"]["status"]["404"], c["http.codes.404"]);
     artillery(&work, &demo.url, "b");
     artillery(&work, &slow.url, "slow");
-    let gate = |cur: &str| {
-        work.perfgate()
-            .args([
-                "compare",
-                "--no-report-files",
-                "--baseline-file",
-                "a.result.json",
-                "-c",
-                cur,
-            ])
-            .output()
-            .unwrap()
-    };
+    let gate = |cur: &str| compare(&work, "a.result.json", cur);
     let same = gate("b.result.json");
     let table = String::from_utf8_lossy(&same.stdout);
     assert_ne!(same.status.code(), Some(1), "{table}");
@@ -521,19 +500,7 @@ fn locust_runs_import_at_locusts_resolution_and_five_a_side_gate_a_regression() 
     import_locust(&work, &sides[0], "base.json");
     import_locust(&work, &sides[1], "same.json");
     import_locust(&work, &sides[2], "slow.json");
-    let gate = |cur: &str| {
-        work.perfgate()
-            .args([
-                "compare",
-                "--no-report-files",
-                "--baseline-file",
-                "base.json",
-                "-c",
-                cur,
-            ])
-            .output()
-            .unwrap()
-    };
+    let gate = |cur: &str| compare(&work, "base.json", cur);
     let same = gate("same.json");
     let table = String::from_utf8_lossy(&same.stdout);
     assert_eq!(same.status.code(), Some(0), "{table}");

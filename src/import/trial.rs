@@ -142,19 +142,7 @@ impl TrialBuilder {
             .iter()
             .map(|e| endpoint_result(&e.name, &e.total, &e.windows, measured_s))
             .collect();
-        Some(TrialResult {
-            index,
-            started_at: rfc3339(start),
-            complete: true,
-            measured_s,
-            iterations: self.iterations,
-            dropped_iterations: 0,
-            endpoints,
-            stages: Vec::new(),
-            load: Vec::new(),
-            flows: Vec::new(),
-            resources: None,
-        })
+        Some(trial(index, start, measured_s, self.iterations, endpoints))
     }
 }
 
@@ -193,6 +181,17 @@ pub fn summary_trial(
             r
         })
         .collect();
+    trial(index, start, measured_s, iterations, endpoints)
+}
+
+/// An imported trial: complete, without stages, per-second load, flows or resources.
+fn trial(
+    index: u32,
+    start: f64,
+    measured_s: f64,
+    iterations: u64,
+    endpoints: Vec<crate::result::EndpointResult>,
+) -> TrialResult {
     TrialResult {
         index,
         started_at: rfc3339(start),
