@@ -52,6 +52,11 @@ pub enum Command {
     Import(ImportArgs),
     /// Start a repository: perfgate.toml, thresholds.toml, a workflow, baselines/.
     Init(InitArgs),
+    /// Print the shell's completion script (e.g. `perfgate completions bash > /etc/bash_completion.d/perfgate`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -496,6 +501,12 @@ impl Cli {
                 output: a.output,
                 report_dir: (!a.no_report_files).then_some(a.report_dir),
             }),
+            Command::Completions { shell } => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                let mut out = Vec::new();
+                clap_complete::generate(shell, &mut cmd, "perfgate", &mut out);
+                Cmd::Print(String::from_utf8_lossy(&out).into_owned())
+            }
             Command::Init(a) => Cmd::Init(InitOptions {
                 name: a.name.unwrap_or_else(|| {
                     std::fs::canonicalize(&a.dir)

@@ -32,6 +32,8 @@ pub enum Command {
     Report(report::ReportOptions),
     Import(import::ImportOptions),
     Init(init::InitOptions),
+    /// Text made from the command line's own definition (the shell completions), to print.
+    Print(String),
 }
 
 /// Carries out `command`.
@@ -46,5 +48,9 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
         Command::Report(o) => report::report(o),
         Command::Import(o) => import::import(o),
         Command::Init(o) => init::init(o),
+        Command::Print(text) => {
+            print!("{text}");
+            Ok(Outcome::Done)
+        }
     }
 }
