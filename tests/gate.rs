@@ -8,7 +8,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use common::fixtures::{slower, synth, Service, STEADY};
 use perfgate::compare::rules::{Metric, Thresholds};
-use perfgate::compare::{compare, Comparison, Verdict};
+use perfgate::compare::{compare, compare_at, Comparison, Look, Verdict};
 use perfgate::result::*;
 
 fn run(base: &RunResult, cur: &RunResult) -> Comparison {
@@ -90,6 +90,47 @@ fn thirty_percent_slower_but_wildly_noisy_is_inconclusive() {
         "{}",
         row.reason
     );
+}
+
+#[test]
+fn a_worsening_no_trial_budget_could_resolve_passes_as_noise_and_a_precise_one_still_fails() {
+    // `check` with adaptive trials: INCONCLUSIVE asks for trials, so it is said only where the
+    // budget could decide. A wildly noisy baseline (trial spread 50%) bounds what any number of
+    // current trials can see; the same regression on a steady service fails.
+    let th = Thresholds::default();
+    let look = |of| Look {
+        budget: Some(12),
+        ..Look::nth(&th, 1, of)
+    };
+    let noisy = Service {
+        trial_noise: 0.5,
+        ..STEADY
+    };
+    let c = compare_at(
+        &synth(&[("GET /a", noisy)], 5, 3),
+        &synth(&[("GET /a", slower(noisy, 1.3))], 5, 4),
+        &th,
+        "baseline main",
+        "current",
+        look(3),
+    );
+    let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
+    assert!(row.change.unwrap() > 0.1, "{row:?}");
+    assert_eq!(row.verdict, Verdict::Pass, "{row:?}");
+    assert!(
+        row.reason.contains("within this check's noise") && row.reason.contains("12 trials"),
+        "{}",
+        row.reason
+    );
+    let c = compare_at(
+        &synth(&[("GET /a", STEADY)], 5, 3),
+        &synth(&[("GET /a", slower(STEADY, 1.3))], 5, 4),
+        &th,
+        "baseline main",
+        "current",
+        look(3),
+    );
+    assert_eq!(verdict_of(&c, "GET /a", Metric::P50), Verdict::Fail);
 }
 
 #[test]

@@ -76,7 +76,10 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
             &th,
             label,
             "current",
-            Look::nth(&th, look, plan.looks),
+            Look {
+                budget: Some(plan.max),
+                ..Look::nth(&th, look, plan.looks)
+            },
         );
         let undecided = c.count(Verdict::Inconclusive) > 0 && c.count(Verdict::Fail) == 0;
         last = Some(c);

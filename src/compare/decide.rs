@@ -10,7 +10,12 @@
 //! `max_regression` fails in at least 80% of runs whenever the check can see it at all (its
 //! detectable change is at most `max_regression`), a change within `warn` never fails, and in
 //! between a precise check fails from the midpoint. A worsening that reaches the threshold but is
-//! not significant is INCONCLUSIVE (more trials can decide it).
+//! not significant is INCONCLUSIVE (more trials can decide it) — unless it is smaller than what
+//! the check could detect even with the most trials allowed (`Evidence::reach`: the baseline's
+//! spread is fixed, so adding current trials cannot shrink the error below it). Such a change is
+//! within the check's noise: it passes, saying what the check could see. Otherwise a check on a
+//! rarely requested endpoint's p99 (detectable ≥ 90%) would hold every run INCONCLUSIVE and spend
+//! the whole trial budget on noise.
 
 use super::rules::{Metric, Policy};
 use super::stats::{quantile, RatioTest};
@@ -47,6 +52,11 @@ pub(super) struct Evidence<'a> {
     /// No test: one summary a side, the plain ratio against the rules decides, less the
     /// summaries' resolution (a move of one of their steps is no change).
     pub plain: Option<f64>,
+    /// The smallest change the check could detect with the most trials the current side may
+    /// have (`budget`), at the level `Row::detectable` is stated for; None where the comparison
+    /// cannot add trials or the test cannot foresee it.
+    pub reach: Option<f64>,
+    pub budget: Option<u32>,
 }
 
 /// Applies the rules to a row whose values and p-values are known.
@@ -167,6 +177,15 @@ fn relative_verdict(
             (
                 Verdict::Fail,
                 Some(format!("worse by {how_much} ({limit}), {p_text}")),
+            )
+        } else if let Some(reach) = ev.reach.filter(|r| magnitude < *r) {
+            let trials = ev.budget.unwrap_or_default();
+            (
+                Verdict::Pass,
+                Some(format!(
+                    "worse by {how_much}, not significant ({p_text}), and within this check's noise: even {trials} trials could only detect {} or more",
+                    units::percent(reach)
+                )),
             )
         } else {
             (

@@ -48,6 +48,11 @@ pub struct Look {
     /// 1-based.
     pub index: u32,
     pub of: u32,
+    /// The most trials the current side may have, when the comparison can add them (`check`
+    /// with `max_trials`). A worsening that is not significant is then INCONCLUSIVE only where
+    /// that many trials could detect it; a smaller one is within what the check can resolve and
+    /// passes, saying so. None (`compare`): INCONCLUSIVE says more trials would decide.
+    pub budget: Option<u32>,
 }
 
 impl Look {
@@ -57,6 +62,7 @@ impl Look {
             alpha: 1.0 - th.confidence,
             index: 1,
             of: 1,
+            budget: None,
         }
     }
 
@@ -73,6 +79,7 @@ impl Look {
             alpha: share,
             index,
             of: of.max(1),
+            budget: None,
         }
     }
 }
@@ -203,7 +210,7 @@ fn judge_result(
     for r in th.recoveries() {
         pending.extend(stages::recovery_rows(cur, &r, &method));
     }
-    let rows = judge(&mut pending, look.alpha);
+    let rows = judge(&mut pending, look);
     let verdict = rows
         .iter()
         .map(|r| r.verdict)
@@ -308,7 +315,8 @@ fn disturbed_notes<const N: usize>(
 
 /// Holm's correction of both one-sided families, the interval each verdict uses, what each
 /// check could detect, and the verdicts.
-fn judge(pending: &mut [Pending], alpha: f64) -> Vec<Row> {
+fn judge(pending: &mut [Pending], look: Look) -> Vec<Row> {
+    let alpha = look.alpha;
     let worse: Vec<Option<f64>> = pending.iter().map(|p| p.p_worse).collect();
     let better: Vec<Option<f64>> = pending.iter().map(|p| p.p_better).collect();
     let (adj_worse, levels) = holm_with_levels(&worse, alpha);
@@ -342,6 +350,12 @@ fn judge(pending: &mut [Pending], alpha: f64) -> Vec<Row> {
                     significant_better: p.plain.is_some()
                         || adj_better[i].is_some_and(|q| q < alpha),
                     plain: p.plain,
+                    reach: look.budget.and_then(|n| {
+                        p.test
+                            .as_ref()?
+                            .detectable_with(Some(n), 2.0 * alpha / m, POWER)
+                    }),
+                    budget: look.budget,
                 };
                 decide(&mut row, policy, &ev);
             }

@@ -31,6 +31,9 @@ pub struct RatioTest {
     pub df: f64,
     /// Two-sided p-value of "the ratio is 1".
     pub p: f64,
+    /// Welch's test only: the baseline's variance of log values and its count, and the current
+    /// side's variance, so that the error with more current trials can be foreseen.
+    pub parts: Option<(f64, f64, f64)>,
 }
 
 impl RatioTest {
@@ -41,6 +44,7 @@ impl RatioTest {
             se: None,
             df: f64::INFINITY,
             p,
+            parts: None,
         }
     }
 
@@ -62,6 +66,27 @@ impl RatioTest {
         let se = self.se?;
         let z = quantile(self.df, 1.0 - alpha / 2.0) + quantile(self.df, power);
         Some((z * se).exp() - 1.0)
+    }
+
+    /// The detectable change (as `detectable`) if the current side had `trials` trials with the
+    /// spread it showed (None: as many as wanted), the baseline unchanged. None where the test
+    /// cannot foresee it (not Welch's).
+    pub fn detectable_with(&self, trials: Option<u32>, alpha: f64, power: f64) -> Option<f64> {
+        let (var_b, n_b, var_c) = self.parts?;
+        let vb = var_b / n_b;
+        let (se2, df) = match trials {
+            Some(n) if n >= 2 => {
+                let vc = var_c / f64::from(n);
+                let df = (vb + vc).powi(2)
+                    / (vb * vb / (n_b - 1.0) + vc * vc / (f64::from(n) - 1.0)).max(1e-300);
+                (vb + vc, df)
+            }
+            Some(_) => return self.detectable(alpha, power),
+            None => (vb, n_b - 1.0),
+        };
+        let df = df.max(1.0);
+        let z = quantile(df, 1.0 - alpha / 2.0) + quantile(df, power);
+        Some((z * se2.sqrt()).exp() - 1.0)
     }
 }
 
@@ -127,6 +152,7 @@ pub fn welch_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> {
             se: Some(0.0),
             df: f64::INFINITY,
             p,
+            parts: Some((0.0, nx, 0.0)),
         });
     }
     let df = (vx + vy).powi(2) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
@@ -137,6 +163,7 @@ pub fn welch_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> {
         se: Some(se),
         df: df.max(1.0),
         p: p.clamp(0.0, 1.0),
+        parts: Some((vx * nx, nx, vy * ny)),
     })
 }
 
@@ -167,6 +194,7 @@ pub fn paired_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> 
             se: Some(0.0),
             df: f64::INFINITY,
             p,
+            parts: None,
         });
     }
     let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?;
@@ -176,6 +204,7 @@ pub fn paired_log_ratio(baseline: &[f64], current: &[f64]) -> Option<RatioTest> 
         se: Some(se),
         df: n - 1.0,
         p: p.clamp(0.0, 1.0),
+        parts: None,
     })
 }
 
@@ -336,6 +365,7 @@ pub fn bootstrap_test(observed_ratio: f64, log_ratios: &[f64]) -> Option<RatioTe
         se: Some(sd),
         df: f64::INFINITY,
         p: p.clamp(0.0, 1.0),
+        parts: None,
     })
 }
 
@@ -398,6 +428,7 @@ mod tests {
             se: Some(0.01),
             df: 8.0,
             p: 1.0,
+            parts: None,
         };
         let mde = t.detectable(0.05, 0.8).unwrap();
         assert!(
@@ -408,6 +439,27 @@ mod tests {
         // 1% errors over 10,000 requests a side: about 0.4 pp at 99% and 80% power.
         let pp = detectable_rise(0.01, 10_000, 10_000, 0.01, 0.8).unwrap();
         assert!((0.3..0.5).contains(&pp), "{pp}");
+    }
+
+    #[test]
+    fn the_detectable_change_with_more_trials_shrinks_to_the_baselines_share() {
+        let base = [10.0, 10.4, 9.8, 10.1, 9.9];
+        let cur = [10.2, 11.5, 9.1, 10.9, 9.6];
+        let t = welch_log_ratio(&base, &cur).unwrap();
+        let (a, p) = (0.01, 0.8);
+        let now = t.detectable(a, p).unwrap();
+        // As many trials as it has: the test's own detectable change.
+        let same = t.detectable_with(Some(5), a, p).unwrap();
+        assert!((now - same).abs() < 1e-9, "{now} {same}");
+        let twelve = t.detectable_with(Some(12), a, p).unwrap();
+        let unbounded = t.detectable_with(None, a, p).unwrap();
+        assert!(unbounded < twelve && twelve < now, "{unbounded} {twelve} {now}");
+        // The limit is the baseline's spread alone, with its own degrees of freedom.
+        let lb: Vec<f64> = base.iter().map(|v: &f64| v.ln()).collect();
+        let se = (variance(&lb) / 5.0).sqrt();
+        let want = ((quantile(4.0, 1.0 - a / 2.0) + quantile(4.0, p)) * se).exp_m1();
+        assert!((unbounded - want).abs() < 1e-9, "{unbounded} {want}");
+        assert_eq!(RatioTest::p_only(0.5).detectable_with(None, a, p), None);
     }
 
     #[test]
