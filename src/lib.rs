@@ -22,5 +22,6 @@ pub mod publish;
 pub mod redact;
 pub mod report;
 pub mod result;
+pub mod scaffold;
 pub mod target;
 pub mod units;

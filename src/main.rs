@@ -5,7 +5,9 @@ use clap::Parser;
 use perfgate::exit;
 
 fn main() {
-    let command = perfgate::cli::Cli::parse().into_command();
+    let cli = perfgate::cli::Cli::parse();
+    perfgate::commands::gate::set_colour(cli.colour());
+    let command = cli.into_command();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

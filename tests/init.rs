@@ -86,14 +86,19 @@ fn init_then_validate_run_baseline_and_check_pass() {
         "{}",
         String::from_utf8_lossy(&lint.stdout)
     );
-    // Shorter trials for the test; the written profile itself is what runs.
+    validate_run_baseline_check(&work, &[]);
+}
+
+/// `validate`, a first `run`, `baseline save main` and a `check` against it, each of which must
+/// exit 0 (the profile itself is what runs, with shorter trials), with `env` set.
+fn validate_run_baseline_check(work: &Work, env: &[(&str, &str)]) {
     let step = |args: &[&str]| {
-        let o = work
-            .perfgate()
-            .args(args)
-            .timeout(std::time::Duration::from_secs(180))
-            .output()
-            .unwrap();
+        let mut cmd = work.perfgate();
+        cmd.args(args).timeout(std::time::Duration::from_secs(180));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
         (
             o.status.code(),
             String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
@@ -101,7 +106,8 @@ fn init_then_validate_run_baseline_and_check_pass() {
     };
     let (code, text) = step(&["validate"]);
     assert_eq!(code, Some(0), "{text}");
-    let fast = ["--duration", "2s", "--trials", "5"];
+    // Five users: the demo's search allows 20 requests a second per API key.
+    let fast = ["--duration", "2s", "--trials", "5", "--users", "5"];
     let (code, text) = step(&[&["run", "-q"][..], &fast].concat());
     assert_eq!(code, Some(0), "{text}");
     let (code, text) = step(&["baseline", "save", "main"]);
@@ -111,4 +117,79 @@ fn init_then_validate_run_baseline_and_check_pass() {
     // check too noisy to decide in these short trials; never FAIL).
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("perfgate: "), "{text}");
+    // Every request of the written scenarios succeeded against the real service.
+    let result = work.result_at("results/current.json");
+    for t in result["trials"].as_array().unwrap() {
+        for e in t["endpoints"].as_array().unwrap() {
+            assert_eq!(e["errors"]["total"], 0, "{}: {:#}", e["name"], e["errors"]);
+        }
+    }
+}
+
+/// `init` in an empty directory with the demo started by perfgate, and `extra` arguments.
+fn init_for_demo(work: &Work, extra: &[&str]) -> String {
+    let port = free_port();
+    let start = format!("{} --addr 127.0.0.1:{port}", demo_binary().display());
+    let base = format!("http://127.0.0.1:{port}");
+    let out = work
+        .perfgate()
+        .args([
+            "init",
+            "--start",
+            &start,
+            "--base-url",
+            &base,
+            "--ready",
+            "/health",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(work.path("perfgate.toml")).unwrap()
+}
+
+#[test]
+fn init_from_the_demos_openapi_document_runs_and_passes() {
+    let _guard = exclusive();
+    let work = Work::new();
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/openapi.yaml");
+    let profile = init_for_demo(&work, &["--from-openapi", doc.to_str().unwrap()]);
+    // A scenario per tag, the show's id from the document's example, POSTs listed, not sent.
+    assert!(profile.contains("name = \"catalog\""), "{profile}");
+    assert!(
+        profile.contains("name = \"GET /api/v1/shows/[id]/\""),
+        "{profile}"
+    );
+    assert!(profile.contains("POST /auth/login"), "{profile}");
+    assert!(!profile.contains("request = \"POST"), "{profile}");
+    validate_run_baseline_check(&work, &[]);
+}
+
+#[test]
+fn init_from_a_har_recorded_in_chromium_runs_and_passes() {
+    let _guard = exclusive();
+    let work = Work::new();
+    let har = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/har/demo.har");
+    let profile = init_for_demo(&work, &["--from-har", har.to_str().unwrap()]);
+    // The recorded login's token is captured and sent on; the password is read from the
+    // environment, never written; the other host and the static asset are listed.
+    assert!(profile.contains("Bearer {{token}}"), "{profile}");
+    assert!(
+        profile.contains("{{env.HAR_PASSWORD}}") && !profile.contains("s3cret"),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("another host") && profile.contains("static asset"),
+        "{profile}"
+    );
+    let secrets = [
+        ("HAR_PASSWORD", "s3cret-0001"),
+        ("HAR_X_API_KEY", "perfgate-har"),
+    ];
+    validate_run_baseline_check(&work, &secrets);
 }

@@ -22,6 +22,9 @@ pub struct CheckOptions {
     /// Gate another tool's results instead of running the profile: their format and files
     /// (one per trial), imported as `perfgate import` does.
     pub from: Option<(crate::import::Format, Vec<PathBuf>)>,
+    /// Gate the merge of these shards' results (`run --shard I/N`) instead of running the
+    /// profile.
+    pub merge: Vec<PathBuf>,
 }
 
 /// The reports `check` writes, by file name.
@@ -33,7 +36,12 @@ const REPORTS: [(&str, Format); 3] = [
 
 pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
     if let Some((format, files)) = &opts.from {
-        return imported(&opts, *format, files).await;
+        let result = crate::import::import(*format, files, format.tool())?;
+        return given(&opts, result).await;
+    }
+    if !opts.merge.is_empty() {
+        let result = super::merge::merged(&opts.merge, false)?;
+        return given(&opts, result).await;
     }
     let profile = crate::config::load(&opts.run.profile, &opts.run.overrides)
         .map(Arc::new)
@@ -121,15 +129,11 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
     conclude(&opts, &c, &ran.result, base.as_ref().map(|(b, _)| b)).await
 }
 
-/// `check --from FORMAT FILE…`: the files imported as the current run, then judged and
-/// reported as a run of the profile would be.
-async fn imported(
-    opts: &CheckOptions,
-    format: crate::import::Format,
-    files: &[PathBuf],
-) -> Result<Outcome, Failure> {
+/// `check --from FORMAT FILE…` and `check --merge SHARD…`: a result made from files (another
+/// tool's, imported; a split run's shards, merged) as the current run, judged and reported as a
+/// run of the profile would be.
+async fn given(opts: &CheckOptions, result: crate::result::RunResult) -> Result<Outcome, Failure> {
     let (th, base) = (gate::thresholds(&opts.gate)?, gate::baseline(&opts.gate)?);
-    let result = crate::import::import(format, files, format.tool())?;
     run::save(&opts.run.output, &result)?;
     let c = match &base {
         Some((b, label)) => {

@@ -115,12 +115,27 @@ pub enum Failure {
     /// Another tool's output that cannot be imported.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    /// A command line that asks for something impossible (the message says what would do).
+    #[error("{0}")]
+    Usage(String),
+    /// Shard results that are not the shards of one run.
+    #[error(transparent)]
+    Shards(Box<crate::result::ShardsError>),
+    /// A HAR or OpenAPI file `init` cannot start from.
+    #[error(transparent)]
+    Scaffold(#[from] crate::scaffold::ScaffoldError),
     /// A second signal: stopped at once.
     #[error("{0} again: stopped at once")]
     Killed(&'static str),
     /// Several inputs were wrong; each is reported.
     #[error("{}", .0.iter().map(|f| f.to_string().trim_end().to_string()).collect::<Vec<_>>().join("\nerror: "))]
     Several(Vec<Failure>),
+}
+
+impl From<crate::result::ShardsError> for Failure {
+    fn from(e: crate::result::ShardsError) -> Self {
+        Failure::Shards(Box::new(e))
+    }
 }
 
 impl Failure {
@@ -130,7 +145,13 @@ impl Failure {
             | Failure::Rules(_)
             | Failure::Current(_)
             | Failure::NoCurrent(_) => exit::INVALID_INPUT,
-            Failure::Merge(_) | Failure::Import(_) | Failure::Exists(_) => exit::INVALID_INPUT,
+            Failure::Merge(_)
+            | Failure::Import(_)
+            | Failure::Exists(_)
+            | Failure::Usage(_)
+            | Failure::Scaffold(_) => exit::INVALID_INPUT,
+            Failure::Shards(e) if e.is_missing() => exit::RUN_FAILED,
+            Failure::Shards(_) => exit::INVALID_INPUT,
             Failure::Baseline(e) => e.exit_code(),
             Failure::Run(e) => e.exit_code(),
             Failure::Incomparable(_)

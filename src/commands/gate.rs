@@ -153,9 +153,38 @@ pub fn write_charts(dir: &Path, r: &Report) -> Result<Vec<String>, Failure> {
     Ok(names)
 }
 
-/// Colour only for a table printed to a terminal.
+/// `--color`: whether tables printed to standard output are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColourChoice {
+    /// When standard output is a terminal and `NO_COLOR` is not set (no-color.org).
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOUR: std::sync::OnceLock<ColourChoice> = std::sync::OnceLock::new();
+
+/// Sets the process's colour choice, once (from the command line, in `main`).
+pub fn set_colour(choice: ColourChoice) {
+    let _ = COLOUR.set(choice);
+}
+
+/// Colour only for a table printed to standard output, as `--color` says: by default when it is
+/// a terminal and `NO_COLOR` is unset or empty; an explicit `--color always` wins over
+/// `NO_COLOR`. A file never gets colour.
 pub fn colour(to_terminal: bool, format: Format) -> bool {
-    to_terminal && format == Format::Table && std::io::stdout().is_terminal()
+    if !to_terminal || format != Format::Table {
+        return false;
+    }
+    match COLOUR.get().copied().unwrap_or_default() {
+        ColourChoice::Always => true,
+        ColourChoice::Never => false,
+        ColourChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// Publishes, and turns the verdict and the publishing outcome into the command's outcome.

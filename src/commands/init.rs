@@ -16,7 +16,9 @@ pub struct InitOptions {
     /// The repository to write into.
     pub dir: PathBuf,
     pub name: String,
-    pub base_url: String,
+    /// Where the service listens [default: the HAR's or OpenAPI document's, else
+    /// http://127.0.0.1:8080].
+    pub base_url: Option<String>,
     /// The command that starts the service, if perfgate should.
     pub start: Option<String>,
     /// The readiness path (also the starter scenario's one step).
@@ -24,6 +26,38 @@ pub struct InitOptions {
     /// The action the workflow uses (`OWNER/perfgate@REF`).
     pub action: String,
     pub force: bool,
+    /// Start the scenarios from a recorded session or an API description.
+    pub from: Option<Source>,
+}
+
+/// What `init --from-har` or `--from-openapi` starts from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Har(PathBuf, crate::scaffold::har::HarOptions),
+    OpenApi(PathBuf),
+}
+
+/// The starter scenario's part of the profile template, replaced by the scenarios a HAR or an
+/// OpenAPI document gives.
+const STARTER: &str = "\n# One scenario to start from";
+
+/// The draft of `source`, read.
+fn draft(source: &Source) -> Result<(crate::scaffold::Draft, String), Failure> {
+    use crate::scaffold::{har, openapi, ScaffoldError};
+    let (path, what) = match source {
+        Source::Har(p, _) => (p, "a HAR recording"),
+        Source::OpenApi(p) => (p, "an OpenAPI document"),
+    };
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScaffoldError::Invalid {
+        file: file.clone(),
+        why: format!("cannot read {what}: {e}"),
+    })?;
+    let d = match source {
+        Source::Har(_, o) => har::from_har(&text, &file, *o)?,
+        Source::OpenApi(_) => openapi::from_openapi(&text, &file)?,
+    };
+    Ok((d, format!("# The scenarios below were made from {what}, {file}, by `perfgate init`: check\n# them, and the notes, before the first run.\n")))
 }
 
 /// A TOML basic string of `s`.
@@ -31,8 +65,21 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// Where editors find the JSON Schema of a file `init` writes (`#:schema`, read by taplo and
+/// Even Better TOML): in the repository of the action the workflow uses, at its ref.
+fn schema_url(action: &str, file: &str) -> String {
+    let (repo, git_ref) = action.split_once('@').unwrap_or((action, "main"));
+    format!("https://raw.githubusercontent.com/{repo}/{git_ref}/schemas/{file}.schema.json")
+}
+
 /// The files `init` writes, by path relative to the repository.
-fn files(o: &InitOptions) -> Vec<(&'static str, String)> {
+fn files(o: &InitOptions) -> Result<Vec<(&'static str, String)>, Failure> {
+    let drafted = o.from.as_ref().map(draft).transpose()?;
+    let base_url = o
+        .base_url
+        .clone()
+        .or_else(|| drafted.as_ref().and_then(|(d, _)| d.base_url.clone()))
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     let start = match &o.start {
         Some(cmd) => format!("start = {}", toml_string(cmd)),
         None => "# start = \"./my-service --port 8080\"".to_string(),
@@ -45,22 +92,35 @@ fn files(o: &InitOptions) -> Vec<(&'static str, String)> {
     };
     let profile = PROFILE
         .replace("@NAME@", &unquoted(&o.name))
-        .replace("@BASE_URL@", &unquoted(&o.base_url))
+        .replace("@BASE_URL@", &unquoted(&base_url))
         .replace("@START@", &start)
         .replace("@READY@", &unquoted(&o.ready));
-    vec![
-        ("perfgate.toml", profile),
-        ("thresholds.toml", RULES.to_string()),
+    let profile = match &drafted {
+        Some((d, header)) => {
+            let head = profile.split(STARTER).next().unwrap_or_default();
+            format!("{head}\n{header}{}", crate::scaffold::render(d))
+        }
+        None => profile,
+    };
+    Ok(vec![
+        (
+            "perfgate.toml",
+            profile.replace("@SCHEMA_URL@", &schema_url(&o.action, "profile")),
+        ),
+        (
+            "thresholds.toml",
+            RULES.replace("@SCHEMA_URL@", &schema_url(&o.action, "thresholds")),
+        ),
         (
             ".github/workflows/perfgate.yml",
             WORKFLOW.replace("@ACTION@", &o.action),
         ),
         ("baselines/.gitkeep", String::new()),
-    ]
+    ])
 }
 
 pub fn init(o: InitOptions) -> Result<Outcome, Failure> {
-    let files = files(&o);
+    let files = files(&o)?;
     let existing: Vec<String> = files
         .iter()
         .map(|(p, _)| o.dir.join(p))

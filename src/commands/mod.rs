@@ -12,16 +12,20 @@ pub mod failure;
 pub mod gate;
 pub mod import;
 pub mod init;
+pub mod merge;
 pub mod progress;
 pub mod report;
 pub mod resources;
 pub mod run;
+pub mod shard;
 pub mod validate;
 
 pub use failure::{Failure, Outcome};
 
-/// A command with its options, as the command line asked for it.
+/// A command with its options, as the command line asked for it (one per process: its size
+/// does not matter).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     Run(run::RunOptions),
     Check(check::CheckOptions),
@@ -32,8 +36,11 @@ pub enum Command {
     Report(report::ReportOptions),
     Import(import::ImportOptions),
     Init(init::InitOptions),
+    Merge(merge::MergeOptions),
     /// Text made from the command line's own definition (the shell completions), to print.
     Print(String),
+    /// A command line that names something that does not exist (exit 2 with the message).
+    Invalid(String),
 }
 
 /// Carries out `command`.
@@ -48,6 +55,8 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
         Command::Report(o) => report::report(o),
         Command::Import(o) => import::import(o),
         Command::Init(o) => init::init(o),
+        Command::Merge(o) => merge::merge(o),
+        Command::Invalid(why) => Err(Failure::Usage(why)),
         Command::Print(text) => {
             print!("{text}");
             Ok(Outcome::Done)

@@ -31,6 +31,8 @@ pub struct RunOptions {
     /// The rules whose `abort_on_fail` limits may stop the run (`perfgate run -t`); None:
     /// thresholds.toml when it exists.
     pub thresholds: Option<PathBuf>,
+    /// `run --shard`, `--start-at`, `--run-id` (none: the whole load, now).
+    pub shard: super::shard::ShardOptions,
 }
 
 impl RunOptions {
@@ -40,7 +42,11 @@ impl RunOptions {
 }
 
 pub async fn run(opts: RunOptions) -> Result<Outcome, Failure> {
-    let profile = Arc::new(crate::config::load(&opts.profile, &opts.overrides)?);
+    let mut profile = crate::config::load(&opts.profile, &opts.overrides)?;
+    let env = |k: &str| std::env::var(k).ok();
+    profile.shard = super::shard::resolve(&opts.shard, &env)?;
+    super::shard::check_target(&profile)?;
+    let profile = Arc::new(profile);
     let path = opts
         .thresholds
         .clone()
@@ -348,11 +354,27 @@ pub(super) fn empty_result(profile: &Profile, dir: &Path, started_at: String) ->
             load: crate::meta::load_meta(profile),
             base_url: profile.target.base_url.to_string(),
             source: None,
+            shard: shard_meta(&profile.shard),
+            shards: None,
         },
         trials: Vec::new(),
         client: None,
         capacity: None,
     }
+}
+
+/// A split run's place in the result (None for a run of the whole load).
+fn shard_meta(s: &crate::config::Shard) -> Option<crate::result::ShardMeta> {
+    // Any run given a shard (0/1 too: a split into one) says so; a whole run does not.
+    s.run_id.as_ref()?;
+    Some(crate::result::ShardMeta {
+        index: s.index,
+        count: s.count,
+        run_id: s.run_id.clone().unwrap_or_default(),
+        start_at: s
+            .start_at
+            .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+    })
 }
 
 /// Runs the trials `segment` against the target, stopping them (and saying why) when the

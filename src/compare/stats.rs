@@ -453,7 +453,10 @@ mod tests {
         assert!((now - same).abs() < 1e-9, "{now} {same}");
         let twelve = t.detectable_with(Some(12), a, p).unwrap();
         let unbounded = t.detectable_with(None, a, p).unwrap();
-        assert!(unbounded < twelve && twelve < now, "{unbounded} {twelve} {now}");
+        assert!(
+            unbounded < twelve && twelve < now,
+            "{unbounded} {twelve} {now}"
+        );
         // The limit is the baseline's spread alone, with its own degrees of freedom.
         let lb: Vec<f64> = base.iter().map(|v: &f64| v.ln()).collect();
         let se = (variance(&lb) / 5.0).sqrt();

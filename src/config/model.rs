@@ -1,7 +1,7 @@
 //! The validated load profile: every name resolved, every duration parsed, ready to run.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName};
@@ -30,6 +30,64 @@ pub struct Profile {
     pub notes: Vec<String>,
     /// `perfgate capacity`'s SLO and search (defaults when the profile has no `[capacity]`).
     pub capacity: Capacity,
+    /// The share of the load this process runs (`run --shard`); all of it by default. Not part
+    /// of the profile's hash: the shards of one run run one profile.
+    pub shard: Shard,
+}
+
+/// Which share of the load this process runs: shard `index` of `count` (0 of 1: all of it).
+///
+/// The split is a fixed rule on global numbers, so the shards add up to one machine's run
+/// exactly: closed-model user *i* and open-model iteration *k* belong to shard `i mod count`
+/// (and within it to worker `(i div count) mod workers`), each user keeps its global id (its data
+/// rows and random stream are those it has on one machine), and every shard follows the same
+/// shape of the load over time, so at every instant the users active on all shards are the
+/// users one machine would have active, and shard *I* starts exactly the iterations due at the
+/// instants one machine would start them with `k ≡ I (mod count)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+    /// What every shard of one run shares (None for an unsplit run).
+    pub run_id: Option<String>,
+    /// The common start: the first trial begins at this instant (`--start-at`).
+    pub start_at: Option<SystemTime>,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            index: 0,
+            count: 1,
+            run_id: None,
+            start_at: None,
+        }
+    }
+}
+
+impl Shard {
+    /// Engine worker `worker` of `workers` in this shard: its stripe of the global users or
+    /// iterations, as (first, step).
+    pub fn stripe(&self, worker: u64, workers: u64) -> (u64, u64) {
+        let count = self.count.max(1);
+        (self.index + count * worker, count * workers.max(1))
+    }
+
+    /// When trial `trial` (0-based) is due to begin under a common start: the start, then one
+    /// trial period after another (the trial's length, the request timeout for the last
+    /// responses, and 2 s to spare, rounded up to whole seconds, so that seconds line up).
+    pub fn trial_due(
+        &self,
+        load: &Load,
+        request_timeout: Duration,
+        trial: u32,
+    ) -> Option<SystemTime> {
+        let start = self.start_at?;
+        let period = (load.trial_length() + request_timeout + Duration::from_secs(2))
+            .as_secs_f64()
+            .ceil();
+        start.checked_add(Duration::from_secs_f64(period * f64::from(trial)))
+    }
 }
 
 /// The SLO a load level must meet, and how `perfgate capacity` searches for the highest that
@@ -362,5 +420,37 @@ impl Step {
                 .captures
                 .iter()
                 .any(|c| matches!(c.source, CaptureSource::Json(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_user_and_iteration_goes_to_exactly_one_worker_of_one_shard() {
+        // The workers of shard I take i = first, first + step, …: over all shards and workers,
+        // each of 0..1000 exactly once, and shard I only ids ≡ I (mod N).
+        for (n, workers) in [(1u64, 1u64), (3, 2), (4, 3), (7, 1)] {
+            let mut owner = vec![None; 1000];
+            for index in 0..n {
+                let s = Shard {
+                    index,
+                    count: n,
+                    ..Shard::default()
+                };
+                for w in 0..workers {
+                    let (first, step) = s.stripe(w, workers);
+                    let mut i = first;
+                    while i < 1000 {
+                        assert_eq!(owner[i as usize], None, "id {i} twice ({n} shards)");
+                        assert_eq!(i % n, index);
+                        owner[i as usize] = Some((index, w));
+                        i += step;
+                    }
+                }
+            }
+            assert!(owner.iter().all(Option::is_some), "{n} shards miss an id");
+        }
     }
 }

@@ -7,13 +7,16 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::toml::{fields, Known};
 use crate::diag::Seg;
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawProfile {
+    /// The profile's name, shown in reports and compared with the baseline's.
     pub name: Option<String>,
     pub target: Option<RawTarget>,
     pub load: Option<RawLoad>,
@@ -25,7 +28,8 @@ pub struct RawProfile {
 }
 
 /// `[capacity]`: the SLO `perfgate capacity` searches against, and how it searches.
-#[derive(Debug, Deserialize, Serialize, Default, Clone)]
+#[derive(Debug, Deserialize, Serialize, Default, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawCapacity {
     pub p50: Option<String>,
     pub p95: Option<String>,
@@ -40,10 +44,14 @@ pub struct RawCapacity {
     pub resolution: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawTarget {
+    /// Where the service answers, e.g. "http://127.0.0.1:8080".
     pub base_url: Option<String>,
+    /// A command that starts the service (perfgate starts and stops it); run in the profile's directory.
     pub start: Option<String>,
+    /// A path that answers 2xx once the service is ready, e.g. "/health".
     pub ready: Option<String>,
     pub ready_timeout: Option<String>,
     pub request_timeout: Option<String>,
@@ -59,36 +67,47 @@ pub struct RawTarget {
     pub cgroup: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawLoad {
+    /// "closed" (users that loop with think time) or "open" (iterations started at a rate).
     pub model: Option<String>,
+    /// Closed model: the number of virtual users.
     pub users: Option<i64>,
     pub ramp_up: Option<String>,
+    /// Open model: iterations started per second.
     pub rate: Option<f64>,
     pub max_in_flight: Option<i64>,
+    /// The measured part of each trial, e.g. "30s".
     pub duration: Option<String>,
+    /// Load before the measured part of each trial, not measured, e.g. "5s".
     pub warmup: Option<String>,
+    /// How many trials (repetitions); the gate's statistics need at least 5.
     pub trials: Option<i64>,
+    /// `perfgate check`: when a check is inconclusive, run trials up to this many in all.
     pub max_trials: Option<i64>,
     pub seed: Option<i64>,
     #[serde(default)]
     pub stages: Vec<RawStage>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawStage {
     pub name: Option<String>,
     pub duration: Option<String>,
     pub target: Option<f64>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawData {
     pub name: Option<String>,
     pub file: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawScenario {
     pub name: Option<String>,
     pub weight: Option<i64>,
@@ -99,12 +118,16 @@ pub struct RawScenario {
     pub step: Vec<RawStep>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawStep {
+    /// The request line, e.g. "GET /api/items?page={{random_int(1,10)}}".
     pub request: Option<String>,
     pub name: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// A JSON body, written as a TOML table (templates allowed in strings).
+    #[schemars(with = "Option<serde_json::Value>")]
     pub json: Option<toml::Value>,
     pub body: Option<String>,
     pub form: Option<BTreeMap<String, String>>,
@@ -113,17 +136,23 @@ pub struct RawStep {
     pub capture: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RawExpect {
     pub status: Option<Vec<RawStatus>>,
     pub body_contains: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawStatus {
     Code(i64),
     Pattern(String),
+}
+
+/// The JSON Schema of `perfgate.toml` (`perfgate schema profile`).
+pub fn schema() -> String {
+    crate::diag::toml::schema_of::<RawProfile>("perfgate profile (perfgate.toml)")
 }
 
 /// The keys the table holding `path` may have (read from the raw types themselves), for the

@@ -253,6 +253,19 @@ impl<'de> de::Deserializer<'de> for FieldNames<'_> {
     }
 }
 
+/// The JSON Schema (draft 7, which TOML-aware editors such as taplo read) of the raw type `T`
+/// of a TOML file, pretty-printed with a final newline: generated from the types the file is
+/// read into, so it cannot drift from them. Optional keys are not required (the `null` the
+/// schema also allows for them cannot be written in TOML).
+pub fn schema_of<T: schemars::JsonSchema>(title: &str) -> String {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<T>();
+    schema.insert("title".into(), title.into());
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

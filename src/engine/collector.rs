@@ -215,6 +215,8 @@ impl TrialCollector {
             load,
             flows,
             resources: None,
+            start_unix_ms: None,
+            late_ms: None,
         }
     }
 }

@@ -89,8 +89,10 @@ pub async fn run(
     let load = &profile.load;
     let mut workers = workers.max(1);
     if let Model::Open { max_in_flight, .. } = load.model {
-        // Each worker needs at least one in-flight slot of its own.
-        workers = workers.min(max_in_flight.max(1) as usize);
+        // Each worker needs at least one in-flight slot of its own (of this shard's share).
+        let sh = &profile.shard;
+        let mine = worker::share(max_in_flight, sh.index, sh.count.max(1));
+        workers = workers.min(mine.max(1) as usize);
     }
     observer.event(&Event::RunStarted {
         trials: trials.len() as u32,
@@ -144,11 +146,13 @@ async fn spawn_workers(
     let (stop, stop_rx) = watch::channel(false);
     let mut handles = Vec::new();
     for index in 0..workers {
+        // This shard's workers take its stripe of the global users or iterations.
+        let (first, step) = profile.shard.stripe(index as u64, workers as u64);
         let spec = worker::WorkerSpec {
             profile: profile.clone(),
             trial,
-            index: index as u64,
-            count: workers as u64,
+            index: first,
+            count: step,
             ready: Some(ready_tx.clone()),
             start: start_rx.clone(),
             sink: sink.clone(),
@@ -185,8 +189,8 @@ async fn run_trial(
 ) -> Result<(TrialResult, Option<StopReason>), EngineError> {
     let load = &profile.load;
     let mut crew = spawn_workers(profile, trial, workers).await?;
-    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let trial_start = Instant::now() + Duration::from_millis(2);
+    let (trial_start, wall_start, late) = begin(profile, trial, stop).await;
+    let started_at = humantime::format_rfc3339_seconds(wall_start).to_string();
     let measure_start = trial_start + load.warmup;
     let end = measure_start + load.duration;
     let _ = crew.start.send(Some(trial_start));
@@ -210,7 +214,11 @@ async fn run_trial(
     );
     let stage_ends = stage_ends(profile);
     let mut stage = None;
-    let mut stopped: Option<StopReason> = None;
+    // A stop asked for while waiting for a common start.
+    let mut stopped: Option<StopReason> = stop.borrow().clone();
+    if stopped.is_some() {
+        let _ = crew.stop.send(true);
+    }
     // A second is summarised a moment after it ends, once the workers have sent it.
     let mut next_second = window_of(measure_start, trial_start);
     let last_second = measured_windows as i64 - 1;
@@ -279,10 +287,43 @@ async fn run_trial(
             .saturating_duration_since(measure_start)
             .as_secs_f64()
     };
-    Ok((
-        collector.finish(trial, started_at, complete, measured_s),
-        stopped,
-    ))
+    let mut result = collector.finish(trial, started_at, complete, measured_s);
+    result.start_unix_ms = wall_start
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as u64);
+    result.late_ms = late.map(|d| d.as_secs_f64() * 1000.0);
+    Ok((result, stopped))
+}
+
+/// When trial `trial` begins: at once, or under a common start (shards on several machines)
+/// when it is due — at once if this shard is late, which the result says (how late; zero when
+/// on time). Waits for the start with the workers ready, still answering a stop.
+async fn begin(
+    profile: &Profile,
+    trial: u32,
+    stop: &mut watch::Receiver<Option<StopReason>>,
+) -> (Instant, SystemTime, Option<Duration>) {
+    let due = profile
+        .shard
+        .trial_due(&profile.load, profile.target.request_timeout, trial);
+    let soon = SystemTime::now() + Duration::from_millis(2);
+    let (wall_start, late) = match due {
+        Some(at) if at >= soon => (at, Some(Duration::ZERO)),
+        Some(at) => (soon, soon.duration_since(at).ok()),
+        None => (soon, None),
+    };
+    let wait = wall_start
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    let trial_start = Instant::now() + wait;
+    if !wait.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(trial_start.into()) => {}
+            _ = stop.wait_for(Option::is_some) => {}
+        }
+    }
+    (trial_start, wall_start, late)
 }
 
 /// How long after a second ends it is summarised: the workers send theirs 5 ms after it.

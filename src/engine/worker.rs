@@ -153,8 +153,8 @@ async fn drive(w: Rc<Shared>) {
     ticker.abort();
 }
 
-/// Worker `index`'s share of `total` split over `count` workers.
-fn share(total: u64, index: u64, count: u64) -> u64 {
+/// Stripe `index`'s share of `total` split over `count` stripes (workers, shards).
+pub(super) fn share(total: u64, index: u64, count: u64) -> u64 {
     total / count + u64::from(index < total % count)
 }
 

@@ -159,6 +159,8 @@ pub fn import(format: Format, files: &[PathBuf], name: &str) -> Result<RunResult
                 resolution: format.resolution(),
                 files: files.iter().map(|p| p.display().to_string()).collect(),
             }),
+            shard: None,
+            shards: None,
         },
         trials,
         client: None,

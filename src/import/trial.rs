@@ -204,6 +204,8 @@ fn trial(
         load: Vec::new(),
         flows: Vec::new(),
         resources: None,
+        start_unix_ms: None,
+        late_ms: None,
     }
 }
 

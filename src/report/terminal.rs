@@ -21,7 +21,10 @@ pub fn render(model: &TableModel, colour_on: bool) -> String {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(COLUMNS.to_vec());
-    if !colour_on {
+    if colour_on {
+        // The caller decided (--color always may go to a pipe): style whatever the output is.
+        table.enforce_styling();
+    } else {
         table.force_no_tty();
     }
     for r in &model.rows {
@@ -61,7 +64,9 @@ pub fn render(model: &TableModel, colour_on: bool) -> String {
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
             .set_header(FLOW_COLUMNS.to_vec());
-        if !colour_on {
+        if colour_on {
+            flows.enforce_styling();
+        } else {
             flows.force_no_tty();
         }
         for f in &model.flows {

@@ -2,7 +2,8 @@
 //!
 //! Pure wire types and what is done with them as data, with no tokio and no engine types
 //! (ripgrep keeps its JSON wire types apart like this): `model` is the format, `read` and
-//! `check` read a file someone may have broken, `merge` adds results exactly, `hdr` encodes the
+//! `check` read a file someone may have broken, `merge` adds results exactly (and `shards` the
+//! shards of one split run), `hdr` encodes the
 //! histograms losslessly (HdrHistogram V2 + deflate, base64) so trials, stages and shards merge
 //! exactly. Readers refuse a newer major version with a clear message.
 
@@ -11,6 +12,7 @@ mod hdr;
 mod merge;
 mod model;
 mod read;
+mod shards;
 
 pub use hdr::{
     decode_histogram, encode_histogram, new_histogram, percentiles, MAX_LATENCY_US, SIGFIG,
@@ -20,6 +22,7 @@ pub use merge::{
 };
 pub use model::*;
 pub use read::ReadError;
+pub use shards::{merge_shards, ShardsError};
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -131,6 +134,8 @@ pub(crate) mod tests {
                 },
                 base_url: "http://127.0.0.1:1".into(),
                 source: None,
+                shard: None,
+                shards: None,
             },
             trials: vec![TrialResult {
                 index: 0,
@@ -144,6 +149,8 @@ pub(crate) mod tests {
                 load: Vec::new(),
                 flows: Vec::new(),
                 resources: None,
+                start_unix_ms: None,
+                late_ms: None,
             }],
             client: None,
             capacity: None,

@@ -137,6 +137,56 @@ pub struct Meta {
     /// Set on a result `perfgate import` made from another tool's output (added within v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceMeta>,
+    /// A shard's place in a split run (`run --shard`; added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardMeta>,
+    /// A merged result: the shards it was merged from (`perfgate merge`; added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<MergedShards>,
+}
+
+/// A shard's place in a run split over several processes or machines.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardMeta {
+    /// From 0, like `JOB_COMPLETION_INDEX`.
+    pub index: u64,
+    pub count: u64,
+    /// What every shard of the run shares.
+    pub run_id: String,
+    /// The common start, RFC 3339, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+}
+
+/// The shards a merged result was made of.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MergedShards {
+    pub run_id: String,
+    /// Shards of the run; `parts` may hold fewer when merged with `--allow-partial`.
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    pub parts: Vec<ShardPart>,
+    /// Shards that were missing (`--allow-partial`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<u64>,
+    /// Per trial, how far apart the shards began it, ms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trial_spread_ms: Vec<f64>,
+}
+
+/// One shard of a merged result: where it ran and what it cost.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardPart {
+    pub index: u64,
+    pub file: String,
+    pub started_at: String,
+    pub host: HostMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientStats>,
+    /// Per trial, how late it began against the common start, ms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_ms: Vec<f64>,
 }
 
 /// Where an imported result came from, and how much of the distribution it holds.
@@ -246,6 +296,14 @@ pub struct TrialResult {
     /// (added within v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<TargetResult>,
+    /// When the trial began, ms since the Unix epoch (added within v1): shards' trials are
+    /// lined up by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_unix_ms: Option<u64>,
+    /// Under a common start (`--start-at`): how late the trial began against when it was due,
+    /// ms (added within v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_ms: Option<f64>,
 }
 
 /// One stage of a trial: its measured seconds and what they measured.

@@ -66,6 +66,8 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
             load: Vec::new(),
             flows: Vec::new(),
             resources: None,
+            start_unix_ms: None,
+            late_ms: None,
         });
     }
     RunResult {
@@ -109,6 +111,8 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
             },
             base_url: "http://127.0.0.1:8080/".into(),
             source: None,
+            shard: None,
+            shards: None,
         },
         trials: out,
         client: None,

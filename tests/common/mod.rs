@@ -384,6 +384,11 @@ impl Work {
         self.run(&[]).ok()
     }
 
+    /// The parsed result file `name` (relative to the directory); panics if there is none.
+    pub fn result_at(&self, name: &str) -> Value {
+        read_result(&self.path(name)).unwrap_or_else(|| panic!("no result file {name}"))
+    }
+
     /// The parsed result file, if there is one.
     pub fn result(&self) -> Option<Value> {
         read_result(&self.path(RESULT))

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::diag::{FileProblems, Problem};
 pub use metric::Metric;
+pub use parse::schema;
 pub use values::glob_match;
 
 /// The settings that decide one check.

@@ -10,14 +10,16 @@ use super::{Metric, Rule, Thresholds};
 use crate::diag::toml::{deserialize, fields, Known, Locator};
 use crate::diag::{self, key_path, FileProblems, Problem, Seg};
 
-#[derive(Debug, Deserialize, Serialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct RawThresholds {
     defaults: Option<RawDefaults>,
     #[serde(default)]
     rule: Vec<RawRule>,
 }
 
-#[derive(Debug, Deserialize, Serialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct RawDefaults {
     max_regression: Option<String>,
     warn: Option<String>,
@@ -26,7 +28,8 @@ struct RawDefaults {
     confidence: Option<f64>,
 }
 
-#[derive(Debug, Deserialize, Serialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct RawRule {
     endpoint: Option<String>,
     scenario: Option<String>,
@@ -44,6 +47,11 @@ struct RawRule {
     hold: Option<i64>,
     abort_on_fail: Option<bool>,
     abort_grace: Option<String>,
+}
+
+/// The JSON Schema of `thresholds.toml` (`perfgate schema thresholds`).
+pub fn schema() -> String {
+    crate::diag::toml::schema_of::<RawThresholds>("perfgate thresholds.toml")
 }
 
 /// The keys of the table an unknown key at `path` is in.

@@ -72,7 +72,7 @@ fn per_minute(s: &str) -> Result<f64, String> {
 
 /// An amount as a rule writes it: text with its unit ("200ms", "2%"), or a plain number where
 /// the unit goes without saying (iterations per minute, requests per second).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub(super) enum Amount {
     Number(f64),

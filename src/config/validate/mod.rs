@@ -210,6 +210,7 @@ pub(super) fn validate(
         hash,
         notes,
         capacity,
+        shard: super::model::Shard::default(),
     })
 }
 

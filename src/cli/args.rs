@@ -1,69 +1,43 @@
-//! The command line: clap's definitions of the arguments, and their conversion into the
-//! commands' own options (`commands::Command`). Nothing here runs anything.
+//! clap's definitions of each command's arguments, and the conversions of the shared ones
+//! (run, gate, publish, formats) into the commands' options.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
-use crate::commands::baseline::BaselineCommand as Baseline;
-use crate::commands::capacity::CapacityOptions;
-use crate::commands::check::CheckOptions;
-use crate::commands::compare::CompareOptions;
 use crate::commands::gate::{BaselineRef, GateOptions, PublishOptions};
-use crate::commands::import::ImportOptions;
-use crate::commands::init::InitOptions;
-use crate::commands::report::ReportOptions;
 use crate::commands::run::RunOptions;
-use crate::commands::validate::ValidateOptions;
-use crate::commands::Command as Cmd;
+use crate::commands::shard::ShardOptions;
 use crate::config::Overrides;
 use crate::publish::webhook;
 use crate::report;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "perfgate",
-    version,
-    about = "A CI performance-regression gate for HTTP services"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the load profile and write a result file.
-    Run(RunCommandArgs),
-    /// Run the profile, compare with the baseline, report; the command CI calls.
-    Check(CheckArgs),
-    /// Compare a result with a baseline and exit with the verdict.
-    Compare(CompareArgs),
-    /// Store, list and show named baselines.
-    #[command(subcommand)]
-    Baseline(BaselineCommand),
-    /// Check a profile (and thresholds) and list every problem with file:line.
-    Validate(ValidateArgs),
-    /// Find the highest load the service sustains within its SLO ([capacity] in the profile).
-    Capacity(CapacityArgs),
-    /// Render a result (alone, or against a baseline) after the fact: HTML, CSV, Markdown, …
-    Report(ReportArgs),
-    /// Turn another tool's result files (one per trial) into a perfgate result.
-    Import(ImportArgs),
-    /// Start a repository: perfgate.toml, thresholds.toml, a workflow, baselines/.
-    Init(InitArgs),
-    /// Print the shell's completion script (e.g. `perfgate completions bash > /etc/bash_completion.d/perfgate`).
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-}
-
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Where the service listens.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub base_url: String,
+    /// Where the service listens [default: the HAR's host or the OpenAPI document's first
+    /// server, else http://127.0.0.1:8080].
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Start the scenarios from a browser's recorded session (HAR 1.2): one per page.
+    #[arg(long, value_name = "FILE", conflicts_with = "from_openapi")]
+    pub from_har: Option<PathBuf>,
+    /// Start the scenarios from an OpenAPI 3.0/3.1 document (JSON or YAML): one step per GET
+    /// operation, a scenario per tag.
+    #[arg(long, value_name = "FILE")]
+    pub from_openapi: Option<PathBuf>,
+    /// --from-har: keep every header the browser sent (secrets still read from the
+    /// environment).
+    #[arg(long, requires = "from_har")]
+    pub keep_headers: bool,
+    /// --from-har: list the requests to other hosts with the reason (a profile has one target).
+    #[arg(long, requires = "from_har")]
+    pub all_hosts: bool,
+    /// --from-har: keep requests for scripts, styles, images and fonts.
+    #[arg(long, requires = "from_har")]
+    pub include_static: bool,
+    /// --from-har: one scenario for the whole recording instead of one per page.
+    #[arg(long, requires = "from_har")]
+    pub one_scenario: bool,
     /// The command that starts the service (perfgate starts and stops it).
     #[arg(long)]
     pub start: Option<String>,
@@ -380,6 +354,10 @@ pub struct CheckArgs {
     /// The files for --from.
     #[arg(requires = "from")]
     pub files: Vec<PathBuf>,
+    /// Gate the merge of a split run's shards (`run --shard I/N` results) instead of running
+    /// the profile: `perfgate merge` and `perfgate compare` in one.
+    #[arg(long, value_name = "SHARD", num_args = 1.., conflicts_with = "from")]
+    pub merge: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -421,6 +399,50 @@ pub struct RunCommandArgs {
     /// Rules whose `abort_on_fail` limits stop the run [default: thresholds.toml if it exists].
     #[arg(short, long)]
     pub thresholds: Option<PathBuf>,
+    /// Run shard I of N of the load, I from 0 like JOB_COMPLETION_INDEX (`--shard 1/3`); the
+    /// shards' results merge into one with `perfgate merge` [default: JOB_COMPLETION_INDEX of
+    /// PERFGATE_SHARDS when both are set, else the whole load].
+    #[arg(long, env = "PERFGATE_SHARD", value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Begin the first trial at this instant (RFC 3339, UTC: 2026-12-02T21:00:00Z), so that the
+    /// shards' stages line up; later trials follow at a fixed period.
+    #[arg(long, env = "PERFGATE_START_AT", value_name = "RFC3339")]
+    pub start_at: Option<String>,
+    /// What every shard of one run shares [default: GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT, else
+    /// taken from --start-at].
+    #[arg(long, env = "PERFGATE_RUN_ID")]
+    pub run_id: Option<String>,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The files `perfgate schema` describes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaFile {
+    /// perfgate.toml.
+    Profile,
+    /// thresholds.toml.
+    Thresholds,
+}
+
+/// `perfgate merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' results (`perfgate run --shard I/N -o …`), in any order.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the merged result.
+    #[arg(short, long, default_value = "results/current.json")]
+    pub output: PathBuf,
+    /// Merge even when shards are missing; the result is marked incomplete and names them.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -470,102 +492,7 @@ impl From<RunArgs> for RunOptions {
             workers: a.workers,
             quiet: a.quiet,
             thresholds: None,
-        }
-    }
-}
-
-impl Cli {
-    /// The command to carry out, with its options.
-    pub fn into_command(self) -> Cmd {
-        match self.command {
-            Command::Run(a) => Cmd::Run(RunOptions {
-                thresholds: a.thresholds,
-                ..a.run.into()
-            }),
-            Command::Check(a) => Cmd::Check(CheckOptions {
-                run: {
-                    let mut run: RunOptions = a.run.into();
-                    run.overrides.max_trials = a.max_trials;
-                    run
-                },
-                gate: a.gate.into(),
-                publish: a.publish.into(),
-                report_dir: a.report_dir,
-                from: a.from.map(|f| (f.into(), a.files)),
-            }),
-            Command::Compare(a) => Cmd::Compare(CompareOptions {
-                gate: a.gate.into(),
-                publish: a.publish.into(),
-                current: a.current,
-                format: a.format.into(),
-                output: a.output,
-                report_dir: (!a.no_report_files).then_some(a.report_dir),
-            }),
-            Command::Completions { shell } => {
-                let mut cmd = <Cli as clap::CommandFactory>::command();
-                let mut out = Vec::new();
-                clap_complete::generate(shell, &mut cmd, "perfgate", &mut out);
-                Cmd::Print(String::from_utf8_lossy(&out).into_owned())
-            }
-            Command::Init(a) => Cmd::Init(InitOptions {
-                name: a.name.unwrap_or_else(|| {
-                    std::fs::canonicalize(&a.dir)
-                        .ok()
-                        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-                        .unwrap_or_else(|| "service".into())
-                }),
-                dir: a.dir,
-                base_url: a.base_url,
-                start: a.start,
-                ready: a.ready,
-                action: a.action,
-                force: a.force,
-            }),
-            Command::Import(a) => Cmd::Import(ImportOptions {
-                format: a.format.into(),
-                files: a.files,
-                output: a.output,
-                name: a.name,
-                quiet: a.quiet,
-            }),
-            Command::Report(a) => Cmd::Report(ReportOptions {
-                gate: GateOptions {
-                    baseline: match (a.baseline, a.baseline_file) {
-                        (_, Some(f)) => BaselineRef::File(f),
-                        (Some(name), None) => BaselineRef::Named {
-                            name,
-                            dir: a.baselines_dir,
-                        },
-                        (None, None) => BaselineRef::None,
-                    },
-                    thresholds: a.thresholds,
-                    allow_mismatch: a.allow_mismatch,
-                },
-                result: a.result,
-                format: a.format.into(),
-                output: a.output,
-            }),
-            Command::Baseline(b) => Cmd::Baseline(match b {
-                BaselineCommand::Save { name, result, dir } => Baseline::Save { name, result, dir },
-                BaselineCommand::List { dir } => Baseline::List { dir },
-                BaselineCommand::Show { name, dir } => Baseline::Show { name, dir },
-            }),
-            Command::Validate(a) => Cmd::Validate(ValidateOptions {
-                profile: a.profile.profile,
-                thresholds: a.thresholds,
-            }),
-            Command::Capacity(a) => Cmd::Capacity(CapacityOptions {
-                profile: a.profile.profile,
-                output: a.output,
-                overrides: Overrides {
-                    base_url: a.base_url,
-                    capacity: a.slo,
-                    ..Overrides::default()
-                },
-                workers: a.workers,
-                quiet: a.quiet,
-                restart_per_level: a.restart_per_level,
-            }),
+            shard: ShardOptions::default(),
         }
     }
 }
