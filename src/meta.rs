@@ -93,6 +93,7 @@ pub fn load_meta(p: &Profile) -> LoadMeta {
         trials: l.trials,
         max_trials: (l.max_trials > l.trials).then_some(l.max_trials),
         seed: l.seed,
+        iterations_per_user: l.iterations_per_user,
     }
 }
 

@@ -143,6 +143,80 @@ fn open_model_shards_start_exactly_the_iterations_one_process_starts() {
 }
 
 #[test]
+fn closed_model_shards_with_fixed_iterations_send_exactly_what_one_process_sends() {
+    let _machine = shared();
+    let server = serve(common::fast_router());
+    // 10 users, 7 iterations each of a two-step flow: 140 requests, however the users split.
+    let work = ProfileBuilder::new("http://127.0.0.1:9")
+        .load("users", 10)
+        .load("iterations_per_user", 7)
+        .load("duration", "2s")
+        .raw(
+            r#"
+[[scenario]]
+name = "pair"
+think_time = "10ms"
+
+[[scenario.step]]
+request = "GET /first?user={{user_id}}"
+name = "GET /first"
+
+[[scenario.step]]
+request = "GET /second"
+"#,
+        )
+        .work();
+    let whole = work.run(&["--base-url", &server.url]).ok();
+    assert_eq!(server.log.count("/first"), 70, "one process");
+    assert_eq!(server.log.count("/second"), 70, "one process");
+    assert_eq!(requests(&whole), 140);
+    assert_eq!(whole["meta"]["load"]["iterations_per_user"], 7);
+    for n in [1u64, 3, 4] {
+        let before = server.log.len();
+        for i in 0..n {
+            ok(&run_shard(&work, &server.url, i, n, &[]));
+            // Shard i runs the users u ≡ i (mod n), each exactly 7 times.
+            let mine = (0..10u64).filter(|u| u % n == i).count() as u64;
+            let shard = read(&work, &format!("shard-{i}.json"));
+            assert_eq!(requests(&shard), mine * 14, "shard {i}/{n}");
+        }
+        let seen = &server.log.all()[before..];
+        assert_eq!(seen.len(), 140, "{n} shards sent what one process sends");
+        let mut per_user: BTreeMap<String, usize> = BTreeMap::new();
+        for r in seen.iter().filter(|r| r.path == "/first") {
+            let user = r.query.clone().unwrap_or_default();
+            *per_user.entry(user).or_default() += 1;
+        }
+        assert_eq!(per_user.len(), 10, "{per_user:?}");
+        assert!(per_user.values().all(|&c| c == 7), "{per_user:?}");
+        ok(&merge(&work, &shard_files(n), &[]));
+        assert_eq!(
+            requests(&read(&work, "merged.json")),
+            140,
+            "{n} shards merged"
+        );
+    }
+}
+
+#[test]
+fn an_iteration_count_is_a_closed_model_setting() {
+    let work = ProfileBuilder::new("http://127.0.0.1:9")
+        .open(10)
+        .load("iterations_per_user", 3)
+        .scenario("one", &["GET /"])
+        .work();
+    let out = work
+        .perfgate()
+        .args(["validate", "-p", "perfgate.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("iterations_per_user"), "{err}");
+    assert!(err.contains("closed model"), "{err}");
+}
+
+#[test]
 fn closed_model_users_and_their_accounts_never_run_on_two_shards() {
     let _machine = shared();
     let server = serve(Router::new().route("/who", get(|| async { "ok" })));
@@ -298,6 +372,39 @@ fn a_shard_names_its_mistakes_before_it_runs() {
     let (code, err) = run(&["--start-at", "noon"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("RFC 3339"), "{err}");
+}
+
+#[test]
+fn a_shard_that_begins_late_for_the_common_start_says_so() {
+    let _machine = shared();
+    let server = serve(common::fast_router());
+    let work = ProfileBuilder::new("http://127.0.0.1:9")
+        .load("users", 2)
+        .scenario("one", &["GET /x"])
+        .work();
+    // A common start three seconds ago: the shard begins at once, late by at least that.
+    let past =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() - Duration::from_secs(3))
+            .to_string();
+    let out = run_shard(&work, &server.url, 0, 2, &["--start-at", &past]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("began late for the common start (trial 1 by"),
+        "{err}"
+    );
+    let late = read(&work, "shard-0.json")["trials"][0]["late_ms"]
+        .as_f64()
+        .unwrap();
+    assert!(late >= 2000.0, "{late}");
+    // On time: nothing said.
+    let soon =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(4))
+            .to_string();
+    let out = run_shard(&work, &server.url, 1, 2, &["--start-at", &soon]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("began late"), "{err}");
 }
 
 #[test]

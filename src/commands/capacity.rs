@@ -187,6 +187,8 @@ fn at_level(profile: &Profile, level: f64, restart: bool, kept: bool) -> Profile
     p.load.duration = c.hold;
     p.load.trials = 1;
     p.load.max_trials = 1;
+    // A level is held for its whole length: users that stopped early would lower it.
+    p.load.iterations_per_user = None;
     p.target.restart_per_trial = restart;
     if kept {
         p.target.start = None;

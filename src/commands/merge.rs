@@ -45,7 +45,7 @@ pub(super) fn merged(files: &[PathBuf], allow_partial: bool) -> Result<RunResult
         }
         for p in &s.parts {
             if let Some(late) = p.late_ms.iter().copied().reduce(f64::max) {
-                if late > SPREAD_NOTE_MS {
+                if late > super::shard::LATE_NOTE_MS {
                     eprintln!(
                         "note: shard {} ({}) began a trial {} after the common start",
                         p.index,

@@ -63,6 +63,9 @@ pub async fn run(opts: RunOptions) -> Result<Outcome, Failure> {
     .await?;
     drop(progress);
     save(&opts.output, &ran.result)?;
+    if let Some(warning) = super::shard::lateness(&ran.result) {
+        eprintln!("{warning}");
+    }
     print!("{}", crate::report::summary::render(&ran.result)?);
     Ok(ran.stopped.map_or(Outcome::Done, Outcome::Stopped))
 }

@@ -17,6 +17,30 @@ pub struct ShardOptions {
     pub run_id: Option<String>,
 }
 
+/// Lateness under a common start beyond which a shard says so as it ends (the merge says it
+/// again): a quarter of a second shifts a quarter of every merged second.
+pub const LATE_NOTE_MS: f64 = 250.0;
+
+/// What a shard that began trials late under `--start-at` says on stderr; None when on time
+/// (or without a common start).
+pub fn lateness(result: &crate::result::RunResult) -> Option<String> {
+    let late: Vec<String> = result
+        .trials
+        .iter()
+        .enumerate()
+        .filter_map(|(j, t)| {
+            let l = t.late_ms.filter(|&l| l > LATE_NOTE_MS)?;
+            Some(format!("trial {} by {}", j + 1, crate::units::latency(l)))
+        })
+        .collect();
+    (!late.is_empty()).then(|| {
+        format!(
+            "warning: this shard began late for the common start ({}): its seconds are merged by their position in the trial, offset from the other shards' by that much; start the shards earlier or set --start-at further ahead",
+            late.join(", ")
+        )
+    })
+}
+
 /// How far ahead a common start may lie: further is a typo, not a plan.
 const MAX_AHEAD: Duration = Duration::from_secs(24 * 3600);
 

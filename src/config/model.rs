@@ -216,6 +216,8 @@ pub struct Load {
     /// `trials`.
     pub max_trials: u32,
     pub seed: u64,
+    /// Closed model: each user's iterations in a trial, warmup included (None: as many as fit).
+    pub iterations_per_user: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -87,6 +87,9 @@ pub struct RawLoad {
     /// `perfgate check`: when a check is inconclusive, run trials up to this many in all.
     pub max_trials: Option<i64>,
     pub seed: Option<i64>,
+    /// Closed model: each user stops after this many iterations in a trial (warmup included),
+    /// like k6's per-vu-iterations; the trial still lasts its warmup and duration.
+    pub iterations_per_user: Option<i64>,
     #[serde(default)]
     pub stages: Vec<RawStage>,
 }

@@ -143,6 +143,9 @@ async fn drive(w: Rc<Shared>) {
                 i += w.spec.count;
             }
             while tasks.join_next().await.is_some() {}
+            // Users with `iterations_per_user` may all be done early: the trial still lasts
+            // its length, its last seconds idle, as a single machine's would.
+            tokio::time::sleep_until(w.end.into()).await;
         }
         Model::Open { max_in_flight, .. } => {
             let cap = share(max_in_flight, w.spec.index, w.spec.count).max(1);
@@ -259,6 +262,16 @@ async fn closed_user(w: Rc<Shared>, i: u64) {
                 }
                 None => return,
             }
+        }
+        if profile
+            .load
+            .iterations_per_user
+            .is_some_and(|n| user.iteration >= n)
+        {
+            if counted {
+                w.recorder.borrow_mut().user_active(false);
+            }
+            return;
         }
         let s = pick_scenario(&w, user.rng.gen());
         iteration(&w, &mut user, s, None).await;

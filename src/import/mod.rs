@@ -149,6 +149,7 @@ pub fn import(format: Format, files: &[PathBuf], name: &str) -> Result<RunResult
                 trials: trials.len() as u32,
                 max_trials: None,
                 seed: 0,
+                iterations_per_user: None,
             },
             base_url: String::new(),
             source: Some(SourceMeta {

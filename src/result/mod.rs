@@ -131,6 +131,7 @@ pub(crate) mod tests {
                     trials: 1,
                     max_trials: None,
                     seed: 0,
+                    iterations_per_user: None,
                 },
                 base_url: "http://127.0.0.1:1".into(),
                 source: None,

@@ -260,6 +260,9 @@ pub struct LoadMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_trials: Option<u32>,
     pub seed: u64,
+    /// Closed model: each user's iterations per trial, when the profile fixes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations_per_user: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -108,6 +108,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
                 trials: trials as u32,
                 max_trials: None,
                 seed: 1,
+                iterations_per_user: None,
             },
             base_url: "http://127.0.0.1:8080/".into(),
             source: None,

@@ -62,6 +62,7 @@ pub(super) fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrid
             0
         }
     };
+    let iterations_per_user = iterations_per_user(cx, p, &l, model);
     Load {
         model,
         ramp_up,
@@ -71,7 +72,28 @@ pub(super) fn validate_load(cx: &mut Ctx<'_>, p: &[Seg], l: RawLoad, o: &Overrid
         trials,
         max_trials,
         seed,
+        iterations_per_user,
     }
+}
+
+/// `iterations_per_user`: a closed-model setting, at least 1.
+fn iterations_per_user(cx: &mut Ctx<'_>, p: &[Seg], l: &RawLoad, model: Model) -> Option<u64> {
+    let n = l.iterations_per_user?;
+    if let Model::Open { .. } = model {
+        cx.problem(
+            &key(p, "iterations_per_user"),
+            "`iterations_per_user` belongs to the closed model (users that loop); an open-model run starts iterations at `rate` for the duration",
+        );
+        return None;
+    }
+    if n < 1 {
+        cx.problem(
+            &key(p, "iterations_per_user"),
+            format!("{n}: give at least 1 iteration per user, or remove the key for as many as fit in the trial"),
+        );
+        return None;
+    }
+    Some(n as u64)
 }
 
 /// The stages that are complete (each problem reported).

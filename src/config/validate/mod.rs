@@ -413,10 +413,15 @@ fn empty_target() -> RawTarget {
 /// scenarios. The target's address is left out so a profile can be pointed elsewhere.
 fn profile_hash(raw: &RawProfile) -> String {
     let load = raw.load.as_ref().map(|l| {
-        serde_json::json!({
+        let mut load = serde_json::json!({
             "model": l.model, "users": l.users, "rate": l.rate, "max_in_flight": l.max_in_flight,
             "ramp_up": l.ramp_up, "duration": l.duration, "seed": l.seed, "stages": l.stages,
-        })
+        });
+        // Only when set, so that the hashes of profiles without it (and their baselines) stay.
+        if let Some(n) = l.iterations_per_user {
+            load["iterations_per_user"] = n.into();
+        }
+        load
     });
     let data: Vec<_> = raw.data.iter().map(|d| &d.name).collect();
     let canonical = serde_json::json!({ "load": load, "scenario": raw.scenario, "data": data });
