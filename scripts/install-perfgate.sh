@@ -13,14 +13,20 @@
 # that does not match, which is never papered over by building instead.
 set -euo pipefail
 
-ref="${PERFGATE_REF:?PERFGATE_REF (a release tag) is required}"
-repo="${PERFGATE_REPO:?PERFGATE_REPO (owner/name) is required}"
 dest="${DEST:?DEST (the install directory) is required}"
 api="${GITHUB_API_URL:-https://api.github.com}"
 api="${api%/}"
 
 notice() { echo "::notice title=perfgate::$*"; }
 fail() { echo "::error title=perfgate::$*" >&2; exit 1; }
+
+# The action used from its own checkout (`uses: ./`) has no ref or repository to ask for.
+ref="${PERFGATE_REF:-}"
+repo="${PERFGATE_REPO:-}"
+if [ -z "$ref" ] || [ -z "$repo" ]; then
+    notice "no release to look for (the action's ref or repository is unknown); building perfgate from source"
+    exit 10
+fi
 
 case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) triple=x86_64-unknown-linux-musl ;;

@@ -193,3 +193,70 @@ fn init_from_a_har_recorded_in_chromium_runs_and_passes() {
     ];
     validate_run_baseline_check(&work, &secrets);
 }
+
+#[test]
+fn init_from_a_har_with_all_hosts_writes_a_profile_for_each_host_that_validates() {
+    let work = Work::new();
+    let entry = |url: &str, at: &str| {
+        serde_json::json!({
+            "pageref": "p", "startedDateTime": at, "time": 10.0,
+            "request": {"method": "GET", "url": url, "headers": []},
+            "response": {"status": 200, "content": {"mimeType": "application/json", "text": "{}"}},
+        })
+    };
+    let har = serde_json::json!({"log": {"version": "1.2",
+    "pages": [{"id": "p", "title": "Home"}],
+    "entries": [
+        entry("http://127.0.0.1:18480/api/shows/", "2026-12-02T10:00:00.000Z"),
+        entry("http://127.0.0.1:18480/api/cities/", "2026-12-02T10:00:00.400Z"),
+        entry("http://127.0.0.1:18481/recommendations", "2026-12-02T10:00:00.900Z"),
+    ]}});
+    work.write("session.har", &har.to_string());
+    let out = work
+        .perfgate()
+        .args(["init", "--from-har", "session.har", "--all-hosts"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("wrote perfgate.127.0.0.1-18481.toml"),
+        "{said}"
+    );
+    let main = std::fs::read_to_string(work.path("perfgate.toml")).unwrap();
+    assert!(
+        main.contains("base_url = \"http://127.0.0.1:18480\""),
+        "{main}"
+    );
+    assert!(
+        main.contains("another host: in perfgate.127.0.0.1-18481.toml"),
+        "{main}"
+    );
+    let other = std::fs::read_to_string(work.path("perfgate.127.0.0.1-18481.toml")).unwrap();
+    assert!(
+        other.contains("base_url = \"http://127.0.0.1:18481\""),
+        "{other}"
+    );
+    assert!(
+        other.contains("request = \"GET /recommendations\""),
+        "{other}"
+    );
+    assert!(!other.contains("/api/shows/"), "{other}");
+    for profile in ["perfgate.toml", "perfgate.127.0.0.1-18481.toml"] {
+        let out = work
+            .perfgate()
+            .args(["validate", "-p", profile])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{profile}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -1,7 +1,9 @@
 //! The action's download of a prebuilt perfgate (`scripts/install-perfgate.sh`) against a local
 //! stand-in for GitHub's releases API on 127.0.0.1: the archive for this machine is installed
 //! when its SHA-256 matches, refused when it does not, and a release without it (or no release)
-//! sends the action to build from source with a notice.
+//! sends the action to build from source with a notice. And the action's cache key
+//! (`scripts/action-key.sh`): the ref and repository even when the context leaves them empty,
+//! a key that changes with the sources.
 
 mod common;
 
@@ -165,7 +167,7 @@ fn the_release_binary_is_installed_only_with_its_checksum_and_otherwise_built() 
     assert!(!other.path().join("bin/perfgate").exists());
 
     // No archive for this machine, or no release at all: build from source, with a notice.
-    for tag in ["v3.0.0", "4f2c9e1"] {
+    for tag in ["v3.0.0", "4f2c9e1", ""] {
         let (code, text) = install(&server.url, tag, other.path());
         assert_eq!(code, Some(10), "{tag}: {text}");
         assert!(
@@ -174,4 +176,62 @@ fn the_release_binary_is_installed_only_with_its_checksum_and_otherwise_built() 
         );
     }
     assert!(!other.path().join("bin/perfgate").exists());
+}
+
+/// `scripts/action-key.sh` for an action unpacked at `path`: its GITHUB_OUTPUT lines by name.
+fn action_key(path: &Path, context: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/action-key.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .env("GITHUB_ACTION_PATH", path)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env_remove("ACTION_REF")
+        .env_remove("ACTION_REPO")
+        .envs(context.iter().copied())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_cache_key_follows_the_sources_and_the_ref_is_found_without_the_context() {
+    let runner = tempfile::tempdir().unwrap();
+    let action = runner.path().join("_actions/acme/perfgate/v1.2.0");
+    std::fs::create_dir_all(action.join("src")).unwrap();
+    std::fs::write(action.join("Cargo.toml"), "[package]\n").unwrap();
+    std::fs::write(action.join("src/main.rs"), "fn main() {}\n").unwrap();
+
+    // The context empty (as in composite actions): the runner's path names ref and repository.
+    let first = action_key(&action, &[]);
+    assert_eq!(first["ref"], "v1.2.0");
+    assert_eq!(first["repo"], "acme/perfgate");
+    assert!(first["key"].starts_with("perfgate-") && first["key"].ends_with("-Linux-X64"));
+    // The context, when it has them, wins.
+    let given = action_key(&action, &[("ACTION_REF", "v9"), ("ACTION_REPO", "o/p")]);
+    assert_eq!(
+        (given["ref"].as_str(), given["repo"].as_str()),
+        ("v9", "o/p")
+    );
+    assert_eq!(
+        given["key"], first["key"],
+        "the key is the sources', not the ref's"
+    );
+    // The same sources, the same key; a changed source (a branch that moved), another.
+    assert_eq!(action_key(&action, &[])["key"], first["key"]);
+    std::fs::write(action.join("src/main.rs"), "fn main() { println!(); }\n").unwrap();
+    assert_ne!(action_key(&action, &[])["key"], first["key"]);
+    // Used from its own checkout (`uses: ./`): no ref, so the install builds from source.
+    let local = action_key(Path::new(env!("CARGO_MANIFEST_DIR")), &[]);
+    assert_eq!((local["ref"].as_str(), local["repo"].as_str()), ("", ""));
 }

@@ -29,7 +29,8 @@ pub struct InitArgs {
     /// environment).
     #[arg(long, requires = "from_har")]
     pub keep_headers: bool,
-    /// --from-har: list the requests to other hosts with the reason (a profile has one target).
+    /// --from-har: the requests to other hosts in a profile of their own each,
+    /// perfgate.HOST.toml (a profile has one target); without it they are only listed.
     #[arg(long, requires = "from_har")]
     pub all_hosts: bool,
     /// --from-har: keep requests for scripts, styles, images and fonts.

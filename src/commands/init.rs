@@ -73,14 +73,76 @@ fn schema_url(action: &str, file: &str) -> String {
 }
 
 /// The files `init` writes, by path relative to the repository.
-fn files(o: &InitOptions) -> Result<Vec<(&'static str, String)>, Failure> {
+fn files(o: &InitOptions) -> Result<Vec<(String, String)>, Failure> {
     let drafted = o.from.as_ref().map(draft).transpose()?;
     let base_url = o
         .base_url
         .clone()
         .or_else(|| drafted.as_ref().and_then(|(d, _)| d.base_url.clone()))
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
-    let start = match &o.start {
+    let schema = schema_url(&o.action, "profile");
+    let mut files = vec![(
+        "perfgate.toml".to_string(),
+        profile(
+            &o.name,
+            &base_url,
+            o.start.as_deref(),
+            &o.ready,
+            drafted.as_ref().map(|(d, h)| (d, h.as_str())),
+        )
+        .replace("@SCHEMA_URL@", &schema),
+    )];
+    // --all-hosts: a profile of its own for every other host the recording reached.
+    if let Some((d, header)) = &drafted {
+        for other in &d.other_hosts {
+            let url = other.base_url.clone().unwrap_or_default();
+            let file = crate::scaffold::har::other_profile_file(&url);
+            let name = format!(
+                "{}-{}",
+                o.name,
+                file.trim_start_matches("perfgate.")
+                    .trim_end_matches(".toml")
+            );
+            let header = format!(
+                "{header}# Only the requests to {url}; run it with `perfgate run -p {file}`.\n"
+            );
+            // Polled before the load: the first GET the recording sent there.
+            let ready = other
+                .scenarios
+                .iter()
+                .flat_map(|s| &s.steps)
+                .find(|s| s.method == "GET" && !s.path.contains("{{"))
+                .map_or("/", |s| s.path.as_str());
+            files.push((
+                file,
+                profile(&name, &url, None, ready, Some((other, &header)))
+                    .replace("@SCHEMA_URL@", &schema),
+            ));
+        }
+    }
+    files.extend([
+        (
+            "thresholds.toml".to_string(),
+            RULES.replace("@SCHEMA_URL@", &schema_url(&o.action, "thresholds")),
+        ),
+        (
+            ".github/workflows/perfgate.yml".to_string(),
+            WORKFLOW.replace("@ACTION@", &o.action),
+        ),
+        ("baselines/.gitkeep".to_string(), String::new()),
+    ]);
+    Ok(files)
+}
+
+/// A profile from the template: the starter scenario, or a draft's scenarios after `header`.
+fn profile(
+    name: &str,
+    base_url: &str,
+    start: Option<&str>,
+    ready: &str,
+    drafted: Option<(&crate::scaffold::Draft, &str)>,
+) -> String {
+    let start = match start {
         Some(cmd) => format!("start = {}", toml_string(cmd)),
         None => "# start = \"./my-service --port 8080\"".to_string(),
     };
@@ -91,32 +153,17 @@ fn files(o: &InitOptions) -> Result<Vec<(&'static str, String)>, Failure> {
         q[1..q.len() - 1].to_string()
     };
     let profile = PROFILE
-        .replace("@NAME@", &unquoted(&o.name))
-        .replace("@BASE_URL@", &unquoted(&base_url))
+        .replace("@NAME@", &unquoted(name))
+        .replace("@BASE_URL@", &unquoted(base_url))
         .replace("@START@", &start)
-        .replace("@READY@", &unquoted(&o.ready));
-    let profile = match &drafted {
+        .replace("@READY@", &unquoted(ready));
+    match drafted {
         Some((d, header)) => {
             let head = profile.split(STARTER).next().unwrap_or_default();
             format!("{head}\n{header}{}", crate::scaffold::render(d))
         }
         None => profile,
-    };
-    Ok(vec![
-        (
-            "perfgate.toml",
-            profile.replace("@SCHEMA_URL@", &schema_url(&o.action, "profile")),
-        ),
-        (
-            "thresholds.toml",
-            RULES.replace("@SCHEMA_URL@", &schema_url(&o.action, "thresholds")),
-        ),
-        (
-            ".github/workflows/perfgate.yml",
-            WORKFLOW.replace("@ACTION@", &o.action),
-        ),
-        ("baselines/.gitkeep", String::new()),
-    ])
+    }
 }
 
 pub fn init(o: InitOptions) -> Result<Outcome, Failure> {

@@ -28,6 +28,9 @@ pub struct Draft {
     pub notes: Vec<String>,
     /// Environment variables the profile reads (`{{env.NAME}}`), to be set before a run.
     pub env: Vec<String>,
+    /// HAR with --all-hosts: the requests to every other host, a profile each (a profile has
+    /// one target).
+    pub other_hosts: Vec<Draft>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -222,6 +225,7 @@ mod tests {
                 }],
                 left_out: vec!["GET https://cdn.example/x.js (static)".into()],
             }],
+            other_hosts: Vec::new(),
         };
         let text = render(&d);
         let v: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -32,14 +32,25 @@ pub fn from_openapi(text: &str, file: &str) -> Result<Draft, ScaffoldError> {
         .get("paths")
         .and_then(Value::as_object)
         .ok_or_else(|| bad("the document has no `paths`".into()))?;
+    // The first server: an absolute URL is the base URL (its path included); a relative one
+    // (`/api/v1`) is the paths' prefix, the host left to the user.
+    let server = server_url(&doc);
+    let absolute = server
+        .as_deref()
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+    let prefix = match server.as_deref() {
+        Some(u) if u.starts_with('/') => u.trim_end_matches('/').to_string(),
+        _ => String::new(),
+    };
     let mut d = Draft {
-        base_url: doc
-            .pointer("/servers/0/url")
-            .and_then(Value::as_str)
-            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-            .map(|u| u.trim_end_matches('/').to_string()),
+        base_url: absolute.map(|u| u.trim_end_matches('/').to_string()),
         ..Draft::default()
     };
+    if !prefix.is_empty() {
+        d.notes.push(format!(
+            "the document's server is relative ({prefix}): the paths begin with it; set target.base_url to the service's address"
+        ));
+    }
     let mut not_get: Vec<String> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     for (template, item) in paths {
@@ -75,6 +86,16 @@ pub fn from_openapi(text: &str, file: &str) -> Result<Draft, ScaffoldError> {
             Err(why) => unknown.push(format!("GET {template}: {why}")),
         }
     }
+    if !prefix.is_empty() {
+        for st in d.scenarios.iter_mut().flat_map(|s| s.steps.iter_mut()) {
+            st.path = format!("{prefix}{}", st.path);
+            if let Some(name) = &mut st.name {
+                if let Some((method, path)) = name.split_once(' ') {
+                    *name = format!("{method} {prefix}{path}");
+                }
+            }
+        }
+    }
     if !unknown.is_empty() {
         d.notes.push(format!(
             "left out: GET operations with a required parameter that has no example (add an `example` to the document, or write the step by hand):\n{}",
@@ -94,6 +115,20 @@ pub fn from_openapi(text: &str, file: &str) -> Result<Draft, ScaffoldError> {
         ));
     }
     Ok(d)
+}
+
+/// The first server's URL with its variables at their defaults (`https://{region}.example.com`).
+fn server_url(doc: &Value) -> Option<String> {
+    let server = doc.pointer("/servers/0")?;
+    let mut url = server.get("url")?.as_str()?.to_string();
+    if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+        for (name, v) in vars {
+            if let Some(default) = v.get("default").and_then(Value::as_str) {
+                url = url.replace(&format!("{{{name}}}"), default);
+            }
+        }
+    }
+    Some(url)
 }
 
 /// JSON, or else YAML read into JSON values.
@@ -395,6 +430,46 @@ components:
         // JSON reads the same.
         let json = serde_json::to_string(&parse(DOC).unwrap()).unwrap();
         assert_eq!(from_openapi(&json, "api.json").unwrap(), d);
+    }
+
+    #[test]
+    fn an_openapi_3_0_json_document_with_a_relative_or_templated_server() {
+        let doc = serde_json::json!({
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "/api/v1/"}],
+            "paths": {
+                "/cities/{city}": {"get": {
+                    "parameters": [{"name": "city", "in": "path", "required": true,
+                                    "schema": {"type": "string", "enum": ["oslo", "rome"]}}],
+                    "responses": {"200": {"description": "ok"}}}},
+                "/health": {"get": {"responses": {"default": {"description": "ok"}}}}
+            }
+        })
+        .to_string();
+        let d = from_openapi(&doc, "api.json").unwrap();
+        assert_eq!(d.base_url, None);
+        let steps: Vec<(&str, Option<&str>)> = d.scenarios[0]
+            .steps
+            .iter()
+            .map(|s| (s.path.as_str(), s.name.as_deref()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("/api/v1/cities/oslo", Some("GET /api/v1/cities/[city]")),
+                ("/api/v1/health", None)
+            ]
+        );
+        assert!(d.notes.join("\n").contains("server is relative (/api/v1)"));
+        let templated = doc.replace(
+            r#""servers":[{"url":"/api/v1/"}]"#,
+            r#""servers":[{"url":"https://{region}.example.com/v2","variables":{"region":{"default":"eu"}}}]"#,
+        );
+        assert_ne!(templated, doc);
+        let d = from_openapi(&templated, "api.json").unwrap();
+        assert_eq!(d.base_url.as_deref(), Some("https://eu.example.com/v2"));
+        assert_eq!(d.scenarios[0].steps[0].path, "/cities/oslo");
     }
 
     #[test]

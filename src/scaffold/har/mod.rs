@@ -3,8 +3,10 @@
 //! requests in order with method, path, query, the headers that matter and JSON or form
 //! bodies, each expecting the status it got.
 //!
-//! What is left out, and listed: requests to other hosts (a profile has one target), static
-//! assets (scripts, styles, images, fonts), CORS preflights, requests that got no response.
+//! The service is the host most of the requests that can be kept went to. What is left out,
+//! and listed: requests to other hosts (a profile has one target; with `all_hosts` each other
+//! host gets a draft of its own, `Draft::other_hosts`), static assets (scripts, styles, images,
+//! fonts), CORS preflights, requests that got no response.
 //! Browser noise (user agent, `sec-*`, encodings, cache validators) is dropped unless
 //! `keep_headers`.
 //!
@@ -55,6 +57,8 @@ pub(super) struct Known {
 pub(super) struct Reader {
     pub(super) opts: HarOptions,
     pub(super) host: String,
+    /// With --all-hosts: the other hosts (origin → the profile file their requests go to).
+    pub(super) others: BTreeMap<String, String>,
     pub(super) draft: Draft,
     pub(super) known: Vec<Known>,
     /// (scenario, step, json path) → the variable it was captured into.
@@ -62,7 +66,9 @@ pub(super) struct Reader {
     pub(super) numbers_kept: Vec<String>,
 }
 
-/// Reads `text` (the file `file`) as a HAR.
+/// Reads `text` (the file `file`) as a HAR: the draft for the service (the host most kept
+/// requests went to) and, with `all_hosts`, one in `other_hosts` for every other host with a
+/// request that could be kept.
 pub fn from_har(text: &str, file: &str, opts: HarOptions) -> Result<Draft, ScaffoldError> {
     let bad = |why: String| ScaffoldError::Invalid {
         file: file.to_string(),
@@ -73,20 +79,27 @@ pub fn from_har(text: &str, file: &str, opts: HarOptions) -> Result<Draft, Scaff
         .pointer("/log/entries")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("no log.entries: not a HAR file".into()))?;
-    let urls: Vec<Url> = entries
-        .iter()
-        .filter_map(|e| e.pointer("/request/url")?.as_str()?.parse().ok())
-        .collect();
-    // The service is the host most requests went to.
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for u in &urls {
-        *counts.entry(origin(u)).or_default() += 1;
+    if entries.is_empty() {
+        return Err(bad("the HAR has no requests".into()));
     }
-    let host = counts
-        .iter()
-        .max_by_key(|(_, n)| **n)
-        .map(|(h, _)| h.clone())
-        .ok_or_else(|| bad("the HAR has no requests".into()))?;
+    // The service is the host most requests that can be kept went to (not a CDN serving the
+    // page's assets); a tie goes to the host asked first.
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for e in entries {
+        if let Some(host) = keepable(e, opts) {
+            match counts.iter_mut().find(|(h, _)| *h == host) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((host, 1)),
+            }
+        }
+    }
+    let mut by_count = counts;
+    by_count.sort_by_key(|(_, n)| std::cmp::Reverse(*n)); // stable: ties stay in the order first asked
+    let Some((host, _)) = by_count.first().cloned() else {
+        return Err(bad(
+            "no request of the recording could be kept (all static, preflights, or without a response); try --include-static".into(),
+        ));
+    };
     let pages: BTreeMap<String, String> = har
         .pointer("/log/pages")
         .and_then(Value::as_array)
@@ -99,11 +112,79 @@ pub fn from_har(text: &str, file: &str, opts: HarOptions) -> Result<Draft, Scaff
             Some((id, page_name(title, i)))
         })
         .collect();
+    let others: BTreeMap<String, String> = if opts.all_hosts {
+        by_count[1..]
+            .iter()
+            .map(|(h, _)| (h.clone(), other_profile_file(h)))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut draft = read_host(entries, &pages, &host, &others, opts)
+        .ok_or_else(|| bad("no request of the recording could be kept (all static, to other hosts, or without a response); try --include-static or --all-hosts".into()))?;
+    for (h, _) in &by_count[1..] {
+        if !opts.all_hosts {
+            break;
+        }
+        if let Some(mut d) = read_host(entries, &pages, h, &BTreeMap::new(), opts) {
+            // Requests to the service are in perfgate.toml: not repeated as left out here.
+            for s in &mut d.scenarios {
+                s.left_out.retain(|l| !l.contains("another host"));
+            }
+            draft.other_hosts.push(d);
+        }
+    }
+    Ok(draft)
+}
+
+/// The origin of an entry `read_host` would keep (ignoring hosts), else None.
+fn keepable(e: &Value, opts: HarOptions) -> Option<String> {
+    let url: Url = e.pointer("/request/url")?.as_str()?.parse().ok()?;
+    let method = e.pointer("/request/method").and_then(Value::as_str);
+    let status = e.pointer("/response/status").and_then(Value::as_u64);
+    let mime = e
+        .pointer("/response/content/mimeType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kept = matches!(url.scheme(), "http" | "https")
+        && !method.is_some_and(|m| m.eq_ignore_ascii_case("OPTIONS"))
+        && (opts.include_static || !parts::is_static(&url, mime))
+        && status.is_some_and(|s| s != 0);
+    kept.then(|| origin(&url))
+}
+
+/// The file `init --all-hosts` writes another host's profile to: `perfgate.HOST.toml`
+/// (`perfgate.api.example.com-8443.toml` with a port).
+pub fn other_profile_file(origin: &str) -> String {
+    let host = origin.split_once("://").map_or(origin, |(_, h)| h);
+    let slug: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("perfgate.{slug}.toml")
+}
+
+/// The draft of the requests to `host`; None when none could be kept. `others`: the other
+/// hosts' profile files, named where their requests are left out.
+fn read_host(
+    entries: &[Value],
+    pages: &BTreeMap<String, String>,
+    host: &str,
+    others: &BTreeMap<String, String>,
+    opts: HarOptions,
+) -> Option<Draft> {
     let mut r = Reader {
         opts,
-        host: host.clone(),
+        host: host.to_string(),
+        others: others.clone(),
         draft: Draft {
-            base_url: Some(host),
+            base_url: Some(host.to_string()),
             ..Draft::default()
         },
         known: Vec::new(),
@@ -161,9 +242,7 @@ pub fn from_har(text: &str, file: &str, opts: HarOptions) -> Result<Draft, Scaff
         .scenarios
         .retain(|s| !s.steps.is_empty() || !s.left_out.is_empty());
     if r.draft.scenarios.iter().all(|s| s.steps.is_empty()) {
-        return Err(bad(
-            "no request of the recording could be kept (all static, to other hosts, or without a response); try --include-static or --all-hosts".into(),
-        ));
+        return None;
     }
     if !r.numbers_kept.is_empty() {
         r.draft.notes.push(format!(
@@ -174,5 +253,5 @@ pub fn from_har(text: &str, file: &str, opts: HarOptions) -> Result<Draft, Scaff
     r.draft.notes.push(
         "perfgate pauses between iterations, not between steps: think_time is the range of the recorded gaps between requests".into(),
     );
-    Ok(r.draft)
+    Some(r.draft)
 }

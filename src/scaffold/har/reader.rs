@@ -35,16 +35,20 @@ impl Reader {
             .and_then(Value::as_str)
             .unwrap_or("");
         let line = format!("{method} {url}");
+        let other: String;
         let why = if !matches!(url.scheme(), "http" | "https") {
             Some("not HTTP")
         } else if method == "OPTIONS" {
             Some("a CORS preflight, which the browser sent by itself")
         } else if origin(&url) != self.host {
-            Some(if self.opts.all_hosts {
-                "another host; a profile has one target, so give this host a profile of its own"
-            } else {
-                "another host; a profile has one target"
-            })
+            other = match self.others.get(&origin(&url)) {
+                Some(f) => format!("another host: in {f}"),
+                None if self.opts.all_hosts => {
+                    "another host, none of whose requests could be kept (static assets, preflights, no response)".into()
+                }
+                None => "another host; a profile has one target (--all-hosts writes a profile for each host)".into(),
+            };
+            Some(other.as_str())
         } else if !self.opts.include_static && is_static(&url, mime) {
             Some("a static asset; --include-static keeps it")
         } else if status == 0 {
