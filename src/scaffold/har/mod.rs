@@ -122,10 +122,8 @@ pub fn from_har(text: &str, file: &str, opts: HarOptions) -> Result<Draft, Scaff
     };
     let mut draft = read_host(entries, &pages, &host, &others, opts)
         .ok_or_else(|| bad("no request of the recording could be kept (all static, to other hosts, or without a response); try --include-static or --all-hosts".into()))?;
-    for (h, _) in &by_count[1..] {
-        if !opts.all_hosts {
-            break;
-        }
+    // Every other host, by name (`others` is empty without --all-hosts).
+    for h in others.keys() {
         if let Some(mut d) = read_host(entries, &pages, h, &BTreeMap::new(), opts) {
             // Requests to the service are in perfgate.toml: not repeated as left out here.
             for s in &mut d.scenarios {
