@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """How good is the gate on this machine? False alarms and detection, on two kinds of target.
 
-For each target, records one baseline against the unchanged service, then runs `perfgate check`
-against it `--runs` times per condition, each with a fresh service started by perfgate:
+For each target, records a baseline of `--baseline-runs` separate runs (3, as the README
+recommends: the gate then measures the noise between runs) against the unchanged service, then
+runs `perfgate check` against it `--runs` times per condition, each with a fresh service started
+by perfgate:
 
   aa          the unchanged service                      -> every FAIL is a false alarm
   aa-pause    unchanged, but the service process is paused (SIGSTOP) for --pause-ms at a random
@@ -137,6 +139,8 @@ def main():
                     help="comma-separated: aa, aa-pause and slowdown factors")
     ap.add_argument("--pause-ms", type=int, default=1000, help="how long aa-pause stops the service")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--baseline-runs", type=int, default=3,
+                    help="separate runs the baseline is saved from (1: the old one-run baseline)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -149,11 +153,15 @@ def main():
     table = []
     for tname in args.targets.split(","):
         target = TARGETS[tname]
-        print(f"[{tname}] recording the baseline ({target['profile']}) ...", file=sys.stderr)
-        base = work / f"{tname}-base.json"
-        sh([str(PERFGATE), "run", "-q", "-p", target["profile"], "-o", str(base)], env=base_env, check=True,
-           stdout=subprocess.DEVNULL)
-        sh([str(PERFGATE), "baseline", "save", tname, str(base), "--dir", str(work / "baselines")],
+        print(f"[{tname}] recording the baseline ({target['profile']}, {args.baseline_runs} runs) ...",
+              file=sys.stderr)
+        bases = []
+        for k in range(args.baseline_runs):
+            base = work / f"{tname}-base-{k}.json"
+            sh([str(PERFGATE), "run", "-q", "-p", target["profile"], "-o", str(base)], env=base_env,
+               check=True, stdout=subprocess.DEVNULL)
+            bases.append(str(base))
+        sh([str(PERFGATE), "baseline", "save", tname, *bases, "--dir", str(work / "baselines")],
            env=base_env, check=True, stdout=subprocess.DEVNULL)
         for cond in args.conditions.split(","):
             env = dict(base_env)
@@ -183,8 +191,8 @@ def main():
             table.append((tname, cond, verdicts, failing, trials, secs))
 
     print()
-    print(f"gate quality: {args.runs} checks per target and condition (aa-pause: the service stopped "
-          f"for {args.pause_ms} ms once per check)")
+    print(f"gate quality: {args.runs} checks per target and condition against a baseline of "
+          f"{args.baseline_runs} run(s) (aa-pause: the service stopped for {args.pause_ms} ms once per check)")
     print(f"{'target':<7} {'condition':<10} {'runs':>4} {'FAIL':>5} {'WARN':>5} {'INCONCL':>7} {'PASS':>5} "
           f"{'other':>5}  {'trials (mean/max)':>17}  {'s/check (mean/max)':>18}")
     for tname, cond, v, failing, trials, secs in table:

@@ -22,6 +22,10 @@ pub enum BaselineError {
     Source(ReadError),
     #[error("{}: the result is incomplete ({reason}); an interrupted or aborted run is never a baseline", path.display())]
     Incomplete { path: PathBuf, reason: String },
+    #[error("{}: another profile than {} (its load or scenarios differ); a baseline's runs must be runs of one profile", path.display(), first.display())]
+    NotOneProfile { path: PathBuf, first: PathBuf },
+    #[error("no result to store: name one or more result files")]
+    NoResult,
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -77,17 +81,55 @@ pub fn load(dir: &Path, name: &str) -> Result<(RunResult, PathBuf), BaselineErro
 }
 
 /// Stores the result at `result` as baseline `name`, replacing any previous one atomically.
-pub fn save(dir: &Path, name: &str, result: &Path) -> Result<PathBuf, BaselineError> {
+/// Stores the results at `results` as baseline `name`: one result as it is; several (separate
+/// runs of one profile) as one result whose trials say which run they come from, so that the
+/// gate can measure the noise between runs (`compare::runs`).
+pub fn save_runs(dir: &Path, name: &str, results: &[PathBuf]) -> Result<PathBuf, BaselineError> {
     let target = path(dir, name)?;
-    let r = RunResult::read(result).map_err(BaselineError::Source)?;
-    if !r.complete {
-        return Err(BaselineError::Incomplete {
-            path: result.to_path_buf(),
-            reason: r
-                .incomplete_reason
-                .unwrap_or_else(|| "no reason recorded".into()),
-        });
+    let mut combined: Option<RunResult> = None;
+    let mut runs = 0u32;
+    for result in results {
+        let mut r = RunResult::read(result).map_err(BaselineError::Source)?;
+        if !r.complete {
+            return Err(BaselineError::Incomplete {
+                path: result.to_path_buf(),
+                reason: r
+                    .incomplete_reason
+                    .unwrap_or_else(|| "no reason recorded".into()),
+            });
+        }
+        if results.len() == 1 {
+            combined = Some(r);
+            break;
+        }
+        // A result that is itself a baseline of several runs keeps them apart.
+        let first_run = runs;
+        for t in &mut r.trials {
+            let run = first_run + t.run.unwrap_or(0);
+            t.run = Some(run);
+            runs = runs.max(run + 1);
+        }
+        match combined.as_mut() {
+            None => combined = Some(r),
+            Some(c) => {
+                if c.meta.profile.hash != r.meta.profile.hash {
+                    return Err(BaselineError::NotOneProfile {
+                        path: result.to_path_buf(),
+                        first: results[0].clone(),
+                    });
+                }
+                let next = c.trials.len() as u32;
+                c.trials
+                    .extend(r.trials.into_iter().enumerate().map(|(i, mut t)| {
+                        t.index = next + i as u32;
+                        t
+                    }));
+            }
+        }
     }
+    let Some(r) = combined else {
+        return Err(BaselineError::NoResult);
+    };
     let json = r.to_json().map_err(|e| BaselineError::Write {
         path: target.clone(),
         source: e.into(),

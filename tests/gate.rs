@@ -593,3 +593,115 @@ fn baselines_are_listed_and_shown() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+/// Four endpoints whose every latency moves by `factor` in one run.
+fn run_at(factor: f64, seed: u64) -> RunResult {
+    let eps: Vec<(String, Service)> = ["GET /a", "GET /b", "GET /c", "GET /d"]
+        .iter()
+        .map(|e| (e.to_string(), slower(STEADY, factor)))
+        .collect();
+    let eps: Vec<(&str, Service)> = eps.iter().map(|(e, s)| (e.as_str(), *s)).collect();
+    synth(&eps, 5, seed)
+}
+
+fn compare_json(d: &Path, baseline: &str, current: &str) -> (i32, serde_json::Value) {
+    let out = perfgate(d)
+        .args([
+            "compare",
+            "--baseline",
+            baseline,
+            "--current",
+            current,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (out.status.code().unwrap(), json)
+}
+
+#[test]
+fn a_baseline_of_several_runs_carries_their_noise_into_the_test() {
+    // Runs of an unchanged service that differ as a whole by ±5% (the machine, not the
+    // service), trials within a run by 2%: a run 6% above the baseline's middle is one of them.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (i, f) in [0.95, 1.0, 1.05].iter().enumerate() {
+        write(d, &format!("run{i}.json"), &run_at(*f, 60 + i as u64));
+    }
+    write(d, "unchanged.json", &run_at(1.06, 70));
+    write(d, "slower.json", &run_at(1.5, 71));
+    perfgate(d)
+        .args(["baseline", "save", "low", "run0.json"])
+        .assert()
+        .success();
+    perfgate(d)
+        .args([
+            "baseline",
+            "save",
+            "main",
+            "run0.json",
+            "run1.json",
+            "run2.json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("3 runs"));
+    let stored: RunResult =
+        serde_json::from_slice(&std::fs::read(d.join("baselines/main.json")).unwrap()).unwrap();
+    assert_eq!(stored.trials.len(), 15);
+    let runs: Vec<Option<u32>> = stored.trials.iter().map(|t| t.run).collect();
+    assert_eq!(runs[0], Some(0));
+    assert_eq!(runs[7], Some(1));
+    assert_eq!(runs[14], Some(2));
+    assert!(stored
+        .trials
+        .iter()
+        .enumerate()
+        .all(|(i, t)| t.index == i as u32));
+
+    // Against one run, the trial-level test sees only the trials' 2% and fails the other run.
+    let (code, one) = compare_json(d, "low", "unchanged.json");
+    assert_eq!(code, 1, "{one}");
+    assert!(one["method"].get("run_noise").is_none());
+    // Against three, the noise between runs is measured and is part of every latency check.
+    let (code, three) = compare_json(d, "main", "unchanged.json");
+    assert_eq!(code, 0, "{three}");
+    let noise = &three["method"]["run_noise"];
+    assert_eq!(noise["runs"], 3);
+    assert_eq!(noise["checks"], 12);
+    assert!(noise["inflation"].as_f64().unwrap() > 5.0, "{noise}");
+    // The baseline's value is the middle of its runs, not one run's.
+    let p50 = three["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["endpoint"] == "GET /a" && r["metric"] == "p50")
+        .unwrap();
+    let base_p50 = p50["baseline"].as_f64().unwrap();
+    assert!((base_p50 / 20.0 - 1.0).abs() < 0.03, "{p50}");
+    // A real regression still fails.
+    let (code, slow) = compare_json(d, "main", "slower.json");
+    assert_eq!(code, 1, "{slow}");
+}
+
+#[test]
+fn a_baseline_is_made_of_runs_of_one_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a.json", &run_at(1.0, 80));
+    let mut other = run_at(1.0, 81);
+    other.meta.profile.hash = "another".into();
+    write(d, "b.json", &other);
+    perfgate(d)
+        .args(["baseline", "save", "main", "a.json", "b.json"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "b.json: another profile than a.json",
+        ));
+    assert!(!d.join("baselines/main.json").exists());
+}

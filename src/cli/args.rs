@@ -363,12 +363,14 @@ pub struct CheckArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
-    /// Store a result as baseline NAME (atomically; never an incomplete result).
+    /// Store a result as baseline NAME (atomically; never an incomplete result); several
+    /// results of one profile are kept as the baseline's runs, so that the gate measures the
+    /// noise between runs (3 are recommended).
     Save {
         name: String,
-        /// The result to store.
-        #[arg(default_value = "results/current.json")]
-        result: PathBuf,
+        /// The result(s) to store: separate runs of one profile.
+        #[arg(default_value = "results/current.json", num_args = 1..)]
+        results: Vec<PathBuf>,
         #[arg(long, default_value = "baselines")]
         dir: PathBuf,
     },

@@ -170,7 +170,9 @@ impl Cli {
                 output: a.output,
             }),
             Command::Baseline(b) => Cmd::Baseline(match b {
-                BaselineCommand::Save { name, result, dir } => Baseline::Save { name, result, dir },
+                BaselineCommand::Save { name, results, dir } => {
+                    Baseline::Save { name, results, dir }
+                }
                 BaselineCommand::List { dir } => Baseline::List { dir },
                 BaselineCommand::Show { name, dir } => Baseline::Show { name, dir },
             }),

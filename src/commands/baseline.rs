@@ -7,10 +7,11 @@ use crate::commands::failure::{Failure, Outcome};
 
 #[derive(Debug, Clone)]
 pub enum BaselineCommand {
-    /// Store the result at `result` as baseline `name` (atomically; never an incomplete one).
+    /// Store the result(s) at `results` as baseline `name` (atomically; never an incomplete
+    /// one): several results are kept as the baseline's runs.
     Save {
         name: String,
-        result: PathBuf,
+        results: Vec<PathBuf>,
         dir: PathBuf,
     },
     List {
@@ -24,11 +25,17 @@ pub enum BaselineCommand {
 
 pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Failure> {
     match cmd {
-        BaselineCommand::Save { name, result, dir } => {
-            let p = store::save(&dir, &name, &result)?;
+        BaselineCommand::Save { name, results, dir } => {
+            let p = store::save_runs(&dir, &name, &results)?;
+            let shown: Vec<String> = results.iter().map(|r| r.display().to_string()).collect();
+            let runs = if results.len() > 1 {
+                format!(", {} runs", results.len())
+            } else {
+                String::new()
+            };
             println!(
-                "saved {} as baseline \"{name}\" ({})",
-                result.display(),
+                "saved {} as baseline \"{name}\" ({}{runs})",
+                shown.join(", "),
                 p.display()
             );
         }

@@ -20,6 +20,7 @@ pub mod disturbed;
 pub mod model;
 mod rows;
 pub mod rules;
+pub mod runs;
 mod sides;
 mod stages;
 pub mod stats;
@@ -108,12 +109,55 @@ struct Method<'a> {
     skip_cur: Option<usize>,
     /// Whether the results have stages (else the one implicit phase is not named in rows).
     staged: bool,
+    /// Per stage, the baseline's noise between runs, fitted on its latency rows (a baseline
+    /// saved from several runs only).
+    priors: Vec<(String, runs::Prior)>,
 }
 
 impl Method<'_> {
     fn shown_stage<'s>(&self, stage: &'s str) -> Option<&'s str> {
         self.staged.then_some(stage)
     }
+
+    fn prior(&self, stage: &str) -> Option<&runs::Prior> {
+        self.priors.iter().find(|(s, _)| s == stage).map(|(_, p)| p)
+    }
+}
+
+/// Per stage, the run-level noise of a baseline saved from several runs, fitted on the latency
+/// checks its rules ask for (none for a one-run baseline or window-level tests).
+fn run_priors(
+    b: Option<&RunResult>,
+    names: &Names,
+    th: &Thresholds,
+    skip: Option<usize>,
+    trial_level: bool,
+) -> Vec<(String, runs::Prior)> {
+    let Some(b) = b.filter(|b| trial_level && b.trials.iter().any(|t| t.run.unwrap_or(0) > 0))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for stage in &names.stages {
+        let mut spreads = Vec::new();
+        for e in &names.endpoints {
+            let Some(side) = sides::side(b, e, stage, skip) else {
+                continue;
+            };
+            let subject = rules::Subject::endpoint(e, stage);
+            for m in th
+                .metrics_for(&subject)
+                .into_iter()
+                .filter(|m| m.is_latency())
+            {
+                spreads.extend(runs::spread(&rows::run_values(&side, m)));
+            }
+        }
+        if let Some(p) = runs::fit_prior(&spreads) {
+            out.push((stage.clone(), p));
+        }
+    }
+    out
 }
 
 pub fn compare(
@@ -192,6 +236,13 @@ fn judge_result(
         skip_base: base_d.as_ref().map(|d| d.position),
         skip_cur: cur_d.as_ref().map(|d| d.position),
         staged,
+        priors: run_priors(
+            b,
+            &names,
+            th,
+            base_d.as_ref().map(|d| d.position),
+            trial_level,
+        ),
     };
     let mut pending: Vec<Pending> = Vec::new();
     for stage in &names.stages {
@@ -276,6 +327,7 @@ fn judge_result(
             look: look.index,
             looks: look.of,
             low_confidence,
+            run_noise: run_noise(b, &method),
         },
         warnings,
         disturbed,
@@ -394,6 +446,21 @@ fn holm_with_levels(ps: &[Option<f64>], alpha: f64) -> (Vec<Option<f64>>, Vec<Op
 }
 
 /// Why a comparison that could not be trial-level is of low confidence, and what would fix it.
+/// What the comparison knew of the noise between runs: the baseline's runs and the fitted
+/// inflation of the steady (or first) stage.
+fn run_noise(b: Option<&RunResult>, method: &Method<'_>) -> Option<RunNoise> {
+    let (_, p) = method.priors.first()?;
+    let mut runs: Vec<u32> = b?.trials.iter().map(|t| t.run.unwrap_or(0)).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    Some(RunNoise {
+        runs: runs.len(),
+        inflation: p.inflation,
+        prior_df: p.df.is_finite().then_some(p.df),
+        checks: p.rows,
+    })
+}
+
 fn low_confidence(base_trials: usize, cur: &RunResult, summary: bool) -> String {
     if summary {
         return format!(

@@ -65,6 +65,25 @@ pub struct MethodInfo {
     /// Set when the comparison could not be trial-level: what it means and how to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_confidence: Option<String>,
+    /// A baseline saved from several runs: the noise between runs the latency checks included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_noise: Option<RunNoise>,
+}
+
+/// The noise between a baseline's runs, as the two-level test used it (`compare::runs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunNoise {
+    /// How many runs the baseline holds.
+    pub runs: usize,
+    /// The variance of a run's mean over what its trials predict, common to the checks (1: no
+    /// noise between runs beyond the trials').
+    pub inflation: f64,
+    /// How many degrees of freedom that common value is worth against each check's own (absent:
+    /// every check takes it as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_df: Option<f64>,
+    /// How many latency checks it was fitted on.
+    pub checks: usize,
 }
 
 fn default_alpha() -> f64 {

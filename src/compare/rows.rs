@@ -8,7 +8,7 @@ use super::sides::{
 };
 use super::stats::{self, RatioTest};
 use super::windows::window_bootstrap;
-use super::{Method, Pending, Row, Verdict};
+use super::{runs, Method, Pending, Row, Verdict};
 use crate::result::RunResult;
 
 /// The requests beyond a percentile each side needs for one summary a side to decide it.
@@ -201,7 +201,16 @@ pub(super) fn endpoint_rows(
                                     .collect()
                             }
                         };
-                        (trial_test(&mut r, &per_trial(b), &per_trial(c)), None)
+                        let two_level = (m.is_latency() && !b.summary_only())
+                            .then(|| method.prior(stage))
+                            .flatten()
+                            .and_then(|p| Some((runs::spread(&run_values(b, m))?, p)));
+                        match two_level {
+                            Some((spread, prior)) => {
+                                (two_level_test(&mut r, &spread, prior, &per_trial(c)), None)
+                            }
+                            None => (trial_test(&mut r, &per_trial(b), &per_trial(c)), None),
+                        }
                     }
                     _ => (
                         boot.as_ref().and_then(|bt| bt.get(&m).copied().flatten()),
@@ -395,6 +404,31 @@ fn flow_test(
         }
     };
     (trial_test(row, &per_trial(b), &per_trial(c)), None)
+}
+
+/// A baseline side's per-trial values of latency metric `m`, labelled with their runs.
+pub(super) fn run_values(s: &Side, m: Metric) -> Vec<(u32, f64)> {
+    s.trial_hists
+        .iter()
+        .zip(&s.trial_runs)
+        .filter_map(|(h, r)| Some((*r, latency_ms(h, m)?)))
+        .collect()
+}
+
+/// The two-level test of a baseline of several runs against the current run's trials. The
+/// values shown are what it compares: the geometric mean of the baseline's run means, and the
+/// current trials' geometric mean.
+fn two_level_test(
+    row: &mut Row,
+    base: &runs::RunSpread,
+    prior: &runs::Prior,
+    ys: &[f64],
+) -> Option<RatioTest> {
+    if let Some(gy) = stats::geometric_mean(ys) {
+        row.baseline = Some(base.mean.exp());
+        row.current = Some(gy);
+    }
+    runs::two_level_log_ratio(base, prior, ys)
 }
 
 /// The trial-level test of per-trial values. The values shown become what the test compares:

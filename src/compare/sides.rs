@@ -55,6 +55,8 @@ fn stage_seconds(t: &TrialResult, stage: &str) -> f64 {
 /// One side's data for one endpoint in one stage.
 pub(super) struct Side {
     pub(super) trial_hists: Vec<Histogram<u64>>,
+    /// Per trial (beside `trial_hists`), the run of a baseline saved from several runs (0: one).
+    pub(super) trial_runs: Vec<u32>,
     pub(super) merged: Histogram<u64>,
     pub(super) requests: u64,
     pub(super) errors: u64,
@@ -92,6 +94,7 @@ pub(super) fn side(
 ) -> Option<Side> {
     let mut s = Side {
         trial_hists: Vec::new(),
+        trial_runs: Vec::new(),
         merged: new_histogram(),
         requests: 0,
         errors: 0,
@@ -113,6 +116,7 @@ pub(super) fn side(
         let h = decode_histogram(&e.histogram).ok()?;
         s.merged.add(&h).ok()?;
         s.trial_hists.push(h);
+        s.trial_runs.push(t.run.unwrap_or(0));
         s.summaries.extend(e.summary_ms.iter().cloned());
         // The reader refused files whose counts overflow when summed.
         s.requests = s.requests.saturating_add(e.requests);

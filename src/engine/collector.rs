@@ -217,6 +217,7 @@ impl TrialCollector {
             resources: None,
             start_unix_ms: None,
             late_ms: None,
+            run: None,
         }
     }
 }

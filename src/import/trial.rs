@@ -206,6 +206,7 @@ fn trial(
         resources: None,
         start_unix_ms: None,
         late_ms: None,
+        run: None,
     }
 }
 

@@ -184,6 +184,12 @@ impl TableModel {
         if let Some(l) = &c.method.low_confidence {
             notes.push(l.clone());
         }
+        if let Some(n) = &c.method.run_noise {
+            notes.push(format!(
+                "baseline of {} runs: a run's mean moves {:.1}× as much as its trials predict (fitted on {} latency checks); that noise between runs is in each latency check's error",
+                n.runs, n.inflation, n.checks
+            ));
+        }
         let rows = c
             .rows
             .iter()

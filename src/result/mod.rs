@@ -152,6 +152,7 @@ pub(crate) mod tests {
                 resources: None,
                 start_unix_ms: None,
                 late_ms: None,
+                run: None,
             }],
             client: None,
             capacity: None,

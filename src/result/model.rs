@@ -307,6 +307,11 @@ pub struct TrialResult {
     /// ms (added within v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_ms: Option<f64>,
+    /// In a baseline saved from several runs (`baseline save NAME A.json B.json …`): which run,
+    /// from 0, the trial belongs to, so that the gate can tell the noise between runs from the
+    /// noise between trials (added within v1; absent: one run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u32>,
 }
 
 /// One stage of a trial: its measured seconds and what they measured.

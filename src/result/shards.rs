@@ -260,6 +260,7 @@ fn merge_trial(parts: &[&TrialResult]) -> Result<TrialResult, MergeError> {
         resources: parts.iter().find_map(|t| t.resources.clone()),
         start_unix_ms: parts.iter().filter_map(|t| t.start_unix_ms).min(),
         late_ms: parts.iter().filter_map(|t| t.late_ms).reduce(f64::max),
+        run: None,
     })
 }
 

@@ -68,6 +68,7 @@ pub fn synth(endpoints: &[(&str, Service)], trials: usize, seed: u64) -> RunResu
             resources: None,
             start_unix_ms: None,
             late_ms: None,
+            run: None,
         });
     }
     RunResult {
