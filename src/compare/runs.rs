@@ -334,6 +334,34 @@ mod tests {
     }
 
     #[test]
+    fn more_current_trials_cannot_remove_the_noise_between_runs() {
+        let base = spread(&labelled(&[
+            vec![10.0, 10.2, 9.8, 10.1, 9.9],
+            vec![10.6, 10.8, 10.4, 10.7, 10.5],
+            vec![9.5, 9.7, 9.3, 9.6, 9.4],
+        ]))
+        .unwrap();
+        let prior = Prior {
+            inflation: base.inflation,
+            df: f64::INFINITY,
+            rows: 1,
+        };
+        let t = two_level_log_ratio(&base, &prior, &[10.0, 10.3, 9.7, 10.1, 9.9]).unwrap();
+        let at = |n| t.detectable_with(n, 0.01, 0.8).unwrap();
+        // The foreseen detectable change shrinks with more trials, towards what the baseline's
+        // runs leave: never below the run-level noise, however many trials.
+        assert!((at(Some(5)) - t.detectable(0.01, 0.8).unwrap()).abs() < 1e-9);
+        assert!(at(Some(50)) < at(Some(5)));
+        assert!(at(None) < at(Some(50)));
+        let run_sd = ((base.inflation - 1.0) * base.within / base.per_run).sqrt();
+        assert!(
+            at(None) > (2.0 * run_sd).exp() - 1.0,
+            "{} vs {run_sd}",
+            at(None)
+        );
+    }
+
+    #[test]
     fn the_two_level_test_keeps_its_false_alarm_rate_where_runs_differ() {
         // Baselines of 3 runs × 5 trials, currents of one run of 5, run variance 2× the trial
         // mean's: the plain Welch test of 15 against 5 trials calls far more than 1% of A/A
