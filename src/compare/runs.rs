@@ -25,7 +25,7 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::function::gamma::digamma;
 
-use super::stats::RatioTest;
+use super::stats::{mean, variance, RatioTest};
 
 /// A baseline row's spread within and between its runs, on the log scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,15 +51,6 @@ pub struct Prior {
     pub df: f64,
     /// How many rows it was fitted on.
     pub rows: usize,
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn variance(v: &[f64]) -> f64 {
-    let m = mean(v);
-    v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
 }
 
 /// The spread of per-trial values labelled by run (`(run, value)`), or None with fewer than two

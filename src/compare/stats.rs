@@ -101,11 +101,11 @@ pub fn quantile(df: f64, p: f64) -> f64 {
     std_normal().inverse_cdf(p)
 }
 
-fn mean(v: &[f64]) -> f64 {
+pub(super) fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-fn variance(v: &[f64]) -> f64 {
+pub(super) fn variance(v: &[f64]) -> f64 {
     let m = mean(v);
     v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
 }
