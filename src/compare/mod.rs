@@ -227,22 +227,17 @@ fn judge_result(
     let trial_level = enough(cur) && b.is_none_or(enough);
     let left_out = |r: &RunResult| trial_level.then(|| disturbed::disturbed_trial(r)).flatten();
     let (base_d, cur_d) = (b.and_then(left_out), left_out(cur));
+    let base_skip = base_d.as_ref().map(|d| d.position);
     let staged = sides
         .iter()
         .any(|r| r.trials.iter().any(|t| !t.stages.is_empty()));
     let method = Method {
         trial_level,
         th,
-        skip_base: base_d.as_ref().map(|d| d.position),
+        skip_base: base_skip,
         skip_cur: cur_d.as_ref().map(|d| d.position),
         staged,
-        priors: run_priors(
-            b,
-            &names,
-            th,
-            base_d.as_ref().map(|d| d.position),
-            trial_level,
-        ),
+        priors: run_priors(b, &names, th, base_skip, trial_level),
     };
     let mut pending: Vec<Pending> = Vec::new();
     for stage in &names.stages {

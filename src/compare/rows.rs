@@ -189,28 +189,7 @@ pub(super) fn endpoint_rows(
                         Some((b.errors as f64 / b.requests as f64, b.requests, c.requests)),
                     ),
                     _ if method.trial_level => {
-                        let per_trial = |s: &Side| -> Vec<f64> {
-                            if m == Metric::Throughput {
-                                s.trial_rps.clone()
-                            } else if s.summary_only() {
-                                s.summary_values(m)
-                            } else {
-                                s.trial_hists
-                                    .iter()
-                                    .filter_map(|h| latency_ms(h, m))
-                                    .collect()
-                            }
-                        };
-                        let two_level = (m.is_latency() && !b.summary_only())
-                            .then(|| method.prior(stage))
-                            .flatten()
-                            .and_then(|p| Some((runs::spread(&run_values(b, m))?, p)));
-                        match two_level {
-                            Some((spread, prior)) => {
-                                (two_level_test(&mut r, &spread, prior, &per_trial(c)), None)
-                            }
-                            None => (trial_test(&mut r, &per_trial(b), &per_trial(c)), None),
-                        }
+                        (trial_level_test(&mut r, b, c, m, stage, method), None)
                     }
                     _ => (
                         boot.as_ref().and_then(|bt| bt.get(&m).copied().flatten()),
@@ -404,6 +383,38 @@ fn flow_test(
         }
     };
     (trial_test(row, &per_trial(b), &per_trial(c)), None)
+}
+
+/// The trial-level test of an endpoint's metric: two-level against a baseline of several runs
+/// (latencies), else Welch's on the per-trial values.
+fn trial_level_test(
+    r: &mut Row,
+    b: &Side,
+    c: &Side,
+    m: Metric,
+    stage: &str,
+    method: &Method,
+) -> Option<RatioTest> {
+    let per_trial = |s: &Side| -> Vec<f64> {
+        if m == Metric::Throughput {
+            s.trial_rps.clone()
+        } else if s.summary_only() {
+            s.summary_values(m)
+        } else {
+            s.trial_hists
+                .iter()
+                .filter_map(|h| latency_ms(h, m))
+                .collect()
+        }
+    };
+    let two_level = (m.is_latency() && !b.summary_only())
+        .then(|| method.prior(stage))
+        .flatten()
+        .and_then(|p| Some((runs::spread(&run_values(b, m))?, p)));
+    match two_level {
+        Some((spread, prior)) => two_level_test(r, &spread, prior, &per_trial(c)),
+        None => trial_test(r, &per_trial(b), &per_trial(c)),
+    }
 }
 
 /// A baseline side's per-trial values of latency metric `m`, labelled with their runs.
