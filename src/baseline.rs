@@ -80,10 +80,10 @@ pub fn load(dir: &Path, name: &str) -> Result<(RunResult, PathBuf), BaselineErro
     Ok((RunResult::read(&p)?, p))
 }
 
-/// Stores the result at `result` as baseline `name`, replacing any previous one atomically.
-/// Stores the results at `results` as baseline `name`: one result as it is; several (separate
-/// runs of one profile) as one result whose trials say which run they come from, so that the
-/// gate can measure the noise between runs (`compare::runs`).
+/// Stores the results at `results` as baseline `name`, replacing any previous one atomically:
+/// one result as it is; several (separate runs of one profile) as one result whose trials say
+/// which run they come from, so that the gate can measure the noise between runs
+/// (`compare::runs`).
 pub fn save_runs(dir: &Path, name: &str, results: &[PathBuf]) -> Result<PathBuf, BaselineError> {
     let target = path(dir, name)?;
     let mut combined: Option<RunResult> = None;

@@ -440,7 +440,6 @@ fn holm_with_levels(ps: &[Option<f64>], alpha: f64) -> (Vec<Option<f64>>, Vec<Op
     (adj, levels)
 }
 
-/// Why a comparison that could not be trial-level is of low confidence, and what would fix it.
 /// What the comparison knew of the noise between runs: the baseline's runs and the fitted
 /// inflation of the steady (or first) stage.
 fn run_noise(b: Option<&RunResult>, method: &Method<'_>) -> Option<RunNoise> {
@@ -456,6 +455,7 @@ fn run_noise(b: Option<&RunResult>, method: &Method<'_>) -> Option<RunNoise> {
     })
 }
 
+/// Why a comparison that could not be trial-level is of low confidence, and what would fix it.
 fn low_confidence(base_trials: usize, cur: &RunResult, summary: bool) -> String {
     if summary {
         return format!(
