@@ -18,11 +18,16 @@ Targets:
          model, 100 iterations/s, a CPU-bound ≈8 ms and an I/O-bound ≈10 ms endpoint behind 4
          worker slots, blocking threads); knob PERFGATE_BENCH_SLOWDOWN (exact: the work units)
 
+With `--design ab`, no baseline is stored: each check is `perfgate ab`, the unchanged service
+(the profile's target.start) as the base and the condition's service as the head, their trials
+interleaved in pairs on this machine (twice the load per check).
+
 Prints, per target and condition: runs, FAIL, WARN, INCONCLUSIVE, PASS (and other verdicts), the
 trials the current side needed (adaptive trials), and the seconds of load per check.
 
     python3 bench/gate_quality.py --runs 20                                  # both targets
     python3 bench/gate_quality.py --targets bench --runs 5 --conditions aa,1.10
+    python3 bench/gate_quality.py --design ab --targets bench --runs 10 --conditions aa,1.10
 """
 
 import argparse
@@ -107,10 +112,25 @@ def pauser(target, work, proc, pause_ms, span, rng):
             pass
 
 
-def check(target, name, work, env, cond_dir, pause_ms, rng):
-    args = [str(PERFGATE), "check", "-q", "-p", target["profile"],
-            "--baselines-dir", str(work / "baselines"), "--baseline", name,
-            "-o", str(cond_dir / "current.json"), "--report-dir", str(cond_dir)]
+def start_command(profile):
+    import tomllib
+    return tomllib.loads((ROOT / profile).read_text())["target"]["start"]
+
+
+def check(target, name, work, env, cond_dir, pause_ms, rng, ab=None):
+    """`perfgate check` against the stored baseline; with `ab` (the condition's knob setting, or
+    None for A/A), `perfgate ab` of the unchanged service against the condition's."""
+    if ab is None:
+        args = [str(PERFGATE), "check", "-q", "-p", target["profile"],
+                "--baselines-dir", str(work / "baselines"), "--baseline", name]
+        sides = 1
+    else:
+        start = start_command(target["profile"])
+        head = f"env {ab[0]}={ab[1]} {start}" if ab[1] else start
+        args = [str(PERFGATE), "ab", "-q", "-p", target["profile"], "--base", start, "--head", head,
+                "--base-output", str(cond_dir / "base.json")]
+        sides = 2
+    args += ["-o", str(cond_dir / "current.json"), "--report-dir", str(cond_dir)]
     # No thresholds file: perfgate's built-in default rules (an empty file is read as them; the
     # repository's thresholds.toml would otherwise be picked up from the working directory).
     defaults = work / "defaults.toml"
@@ -123,7 +143,7 @@ def check(target, name, work, env, cond_dir, pause_ms, rng):
     t = None
     if pause_ms:
         trial_s, trials = trial_plan(target["profile"])
-        t = threading.Thread(target=pauser, args=(target, work, proc, pause_ms, trial_s * trials - 1.5, rng))
+        t = threading.Thread(target=pauser, args=(target, work, proc, pause_ms, trial_s * trials * sides - 1.5, rng))
         t.start()
     _, stderr = proc.communicate(timeout=900)
     if t:
@@ -141,6 +161,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--baseline-runs", type=int, default=3,
                     help="separate runs the baseline is saved from (1: the old one-run baseline)")
+    ap.add_argument("--design", choices=["baseline", "ab"], default="baseline",
+                    help="baseline: `check` against a stored baseline; ab: `perfgate ab`, base and head interleaved")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -153,27 +175,34 @@ def main():
     table = []
     for tname in args.targets.split(","):
         target = TARGETS[tname]
-        print(f"[{tname}] recording the baseline ({target['profile']}, {args.baseline_runs} runs) ...",
-              file=sys.stderr)
+        ab = args.design == "ab"
+        if not ab:
+            print(f"[{tname}] recording the baseline ({target['profile']}, {args.baseline_runs} runs) ...",
+                  file=sys.stderr)
         bases = []
-        for k in range(args.baseline_runs):
+        for k in range(0 if ab else args.baseline_runs):
             base = work / f"{tname}-base-{k}.json"
             sh([str(PERFGATE), "run", "-q", "-p", target["profile"], "-o", str(base)], env=base_env,
                check=True, stdout=subprocess.DEVNULL)
             bases.append(str(base))
-        sh([str(PERFGATE), "baseline", "save", tname, *bases, "--dir", str(work / "baselines")],
-           env=base_env, check=True, stdout=subprocess.DEVNULL)
+        if not ab:
+            sh([str(PERFGATE), "baseline", "save", tname, *bases, "--dir", str(work / "baselines")],
+               env=base_env, check=True, stdout=subprocess.DEVNULL)
         for cond in args.conditions.split(","):
             env = dict(base_env)
             pause = 0
+            knob = None
             if cond == "aa-pause":
                 pause = args.pause_ms
             elif cond != "aa":
-                env[target["knob"]] = cond
+                knob = cond
+                if not ab:
+                    env[target["knob"]] = cond
             verdicts, failing, trials, secs = collections.Counter(), collections.Counter(), [], []
             for i in range(args.runs):
                 d = work / f"{tname}-{cond}-{i}"
-                code, stderr, took = check(target, tname, work, env, d, pause, rng)
+                code, stderr, took = check(target, tname, work, env, d, pause, rng,
+                                           (target["knob"], knob) if ab else None)
                 secs.append(took)
                 try:
                     c = json.loads((d / "report.json").read_text())
@@ -191,8 +220,10 @@ def main():
             table.append((tname, cond, verdicts, failing, trials, secs))
 
     print()
-    print(f"gate quality: {args.runs} checks per target and condition against a baseline of "
-          f"{args.baseline_runs} run(s) (aa-pause: the service stopped for {args.pause_ms} ms once per check)")
+    against = ("perfgate ab: base and head interleaved in pairs" if args.design == "ab"
+               else f"against a baseline of {args.baseline_runs} run(s)")
+    print(f"gate quality: {args.runs} checks per target and condition, {against} "
+          f"(aa-pause: the service stopped for {args.pause_ms} ms once per check)")
     print(f"{'target':<7} {'condition':<10} {'runs':>4} {'FAIL':>5} {'WARN':>5} {'INCONCL':>7} {'PASS':>5} "
           f"{'other':>5}  {'trials (mean/max)':>17}  {'s/check (mean/max)':>18}")
     for tname, cond, v, failing, trials, secs in table:

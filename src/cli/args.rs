@@ -361,6 +361,36 @@ pub struct CheckArgs {
     pub merge: Vec<PathBuf>,
 }
 
+/// `perfgate ab`: two builds of the service, one profile, one runner.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// How to start the base build (the profile's target.start for its trials), e.g.
+    /// "../base/target/release/server --port 8080".
+    #[arg(long, value_name = "CMD")]
+    pub base: String,
+    /// How to start the head build (the change under review).
+    #[arg(long, value_name = "CMD")]
+    pub head: String,
+    /// The profile and its overrides; --output is where the head's result goes.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Where the base's result goes.
+    #[arg(long, default_value = "results/base.json")]
+    pub base_output: PathBuf,
+    /// The gate's rules [default: thresholds.toml if it exists, else built-in defaults].
+    #[arg(short, long)]
+    pub thresholds: Option<PathBuf>,
+    #[command(flatten)]
+    pub publish: PublishArgs,
+    /// Directory for report.md, report.json, junit.xml, report.html and the CSV files.
+    #[arg(long, default_value = "results")]
+    pub report_dir: PathBuf,
+    /// When a check is inconclusive after the planned pairs of trials, run more pairs, up to
+    /// this many in all, and decide again (replaces load.max_trials).
+    #[arg(long, env = "PERFGATE_MAX_TRIALS")]
+    pub max_trials: Option<u32>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// Store a result as baseline NAME (atomically; never an incomplete result); several

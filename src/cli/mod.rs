@@ -5,6 +5,7 @@ mod args;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::ab::AbOptions;
 use crate::commands::baseline::BaselineCommand as Baseline;
 use crate::commands::capacity::CapacityOptions;
 use crate::commands::check::CheckOptions;
@@ -47,6 +48,9 @@ pub enum Command {
     Run(RunCommandArgs),
     /// Run the profile, compare with the baseline, report; the command CI calls.
     Check(CheckArgs),
+    /// Measure the base and the head build on this runner, their trials interleaved, and compare
+    /// them: the design that the machine's drift cannot bias.
+    Ab(AbArgs),
     /// Compare a result with a baseline and exit with the verdict.
     Compare(CompareArgs),
     /// Print the manual page (roff) of perfgate or of one command: `perfgate man check | man -l -`.
@@ -129,6 +133,19 @@ impl Cli {
                 report_dir: a.report_dir,
                 from: a.from.map(|f| (f.into(), a.files)),
                 merge: a.merge,
+            }),
+            Command::Ab(a) => Cmd::Ab(AbOptions {
+                run: {
+                    let mut run: RunOptions = a.run.into();
+                    run.overrides.max_trials = a.max_trials;
+                    run
+                },
+                base_output: a.base_output,
+                base_start: a.base,
+                head_start: a.head,
+                thresholds: a.thresholds,
+                publish: a.publish.into(),
+                report_dir: a.report_dir,
             }),
             Command::Compare(a) => Cmd::Compare(CompareOptions {
                 gate: a.gate.into(),

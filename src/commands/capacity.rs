@@ -82,7 +82,10 @@ pub async fn capacity(opts: CapacityOptions) -> Result<Outcome, Failure> {
             &mut progress,
             &mut |_| 0,
             Vec::new(),
-            (!opts.restart_per_level).then_some(&mut kept),
+            run::Within {
+                kept: (!opts.restart_per_level).then_some(&mut kept),
+                first_trial: 0,
+            },
         )
         .await;
         drop(progress);

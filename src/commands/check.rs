@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::run::{self, RunOptions};
 use crate::commands::failure::{Failure, Outcome};
 use crate::compare::{self, Look, Verdict};
-use crate::report::{self, Format, Report};
+use crate::report;
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -26,13 +26,6 @@ pub struct CheckOptions {
     /// profile.
     pub merge: Vec<PathBuf>,
 }
-
-/// The reports `check` writes, by file name.
-const REPORTS: [(&str, Format); 3] = [
-    ("report.md", Format::Md),
-    ("report.json", Format::Json),
-    ("junit.xml", Format::Junit),
-];
 
 pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
     if let Some((format, files)) = &opts.from {
@@ -126,7 +119,14 @@ pub async fn check(opts: CheckOptions) -> Result<Outcome, Failure> {
         (None, Some((base, label))) => compare::compare(base, &ran.result, &th, label, "current"),
         (None, None) => compare::judge_alone(&ran.result, &th, "current"),
     };
-    conclude(&opts, &c, &ran.result, base.as_ref().map(|(b, _)| b)).await
+    gate::conclude(
+        &opts.report_dir,
+        &opts.publish,
+        &c,
+        &ran.result,
+        base.as_ref().map(|(b, _)| b),
+    )
+    .await
 }
 
 /// `check --from FORMAT FILE…` and `check --merge SHARD…`: a result made from files (another
@@ -145,52 +145,28 @@ async fn given(opts: &CheckOptions, result: crate::result::RunResult) -> Result<
         }
         None => compare::judge_alone(&result, &th, "current"),
     };
-    conclude(opts, &c, &result, base.as_ref().map(|(b, _)| b)).await
-}
-
-/// Writes the reports, prints the table and publishes: what every check ends with.
-async fn conclude(
-    opts: &CheckOptions,
-    c: &compare::Comparison,
-    current: &crate::result::RunResult,
-    baseline: Option<&crate::result::RunResult>,
-) -> Result<Outcome, Failure> {
-    let r = Report {
-        comparison: c,
-        current: Some(current),
-        baseline,
-    };
-    let dir = &opts.report_dir;
-    let mut written: Vec<String> = Vec::new();
-    for (name, format) in REPORTS {
-        gate::write_report(&dir.join(name), &report::render(&r, format, false)?)?;
-        written.push(name.to_string());
-    }
-    written.extend(gate::write_charts(dir, &r)?);
-    print!(
-        "{}",
-        report::render(&r, Format::Table, gate::colour(true, Format::Table))?
-    );
-    eprintln!(
-        "reports written to {}/ ({})",
-        dir.display(),
-        written.join(", ")
-    );
-    gate::publish_and_judge(&r, &opts.publish).await
+    gate::conclude(
+        &opts.report_dir,
+        &opts.publish,
+        &c,
+        &result,
+        base.as_ref().map(|(b, _)| b),
+    )
+    .await
 }
 
 /// The trials a check may add: after the planned ones, at most two more looks at the evidence,
 /// splitting the extra trials between them.
 #[derive(Debug, Clone, Copy)]
-struct Plan {
+pub(super) struct Plan {
     planned: u32,
-    max: u32,
+    pub(super) max: u32,
     batch: u32,
-    looks: u32,
+    pub(super) looks: u32,
 }
 
 impl Plan {
-    fn new(planned: u32, max: u32) -> Plan {
+    pub(super) fn new(planned: u32, max: u32) -> Plan {
         let extra = max.saturating_sub(planned);
         let batch = extra.div_ceil(2).max(1);
         let looks = 1 + extra.div_ceil(batch);
@@ -203,7 +179,7 @@ impl Plan {
     }
 
     /// How many trials to add after `done`: a batch, or what is left of the budget.
-    fn next(&self, done: u32) -> u32 {
+    pub(super) fn next(&self, done: u32) -> u32 {
         self.batch
             .min(self.max.saturating_sub(done.max(self.planned)))
     }

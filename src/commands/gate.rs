@@ -1,5 +1,5 @@
-//! What `check` and `compare` share: reading the rules and the baseline, refusing results that
-//! cannot be compared, writing reports, and publishing the verdict.
+//! What `check`, `ab` and `compare` share: reading the rules and the baseline, refusing results
+//! that cannot be compared, writing reports, and publishing the verdict.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -213,4 +213,43 @@ pub async fn publish_and_judge(r: &Report<'_>, opts: &PublishOptions) -> Result<
     } else {
         Outcome::Done
     })
+}
+
+/// The reports `check` and `ab` write, by file name.
+const REPORTS: [(&str, Format); 3] = [
+    ("report.md", Format::Md),
+    ("report.json", Format::Json),
+    ("junit.xml", Format::Junit),
+];
+
+/// Writes the reports into `dir`, prints the table and publishes: what every check (and `ab`)
+/// ends with.
+pub async fn conclude(
+    dir: &Path,
+    publish: &PublishOptions,
+    c: &Comparison,
+    current: &RunResult,
+    baseline: Option<&RunResult>,
+) -> Result<Outcome, Failure> {
+    let r = Report {
+        comparison: c,
+        current: Some(current),
+        baseline,
+    };
+    let mut written: Vec<String> = Vec::new();
+    for (name, format) in REPORTS {
+        write_report(&dir.join(name), &report::render(&r, format, false)?)?;
+        written.push(name.to_string());
+    }
+    written.extend(write_charts(dir, &r)?);
+    print!(
+        "{}",
+        report::render(&r, Format::Table, colour(true, Format::Table))?
+    );
+    eprintln!(
+        "reports written to {}/ ({})",
+        dir.display(),
+        written.join(", ")
+    );
+    publish_and_judge(&r, publish).await
 }

@@ -3,6 +3,7 @@
 //! `Outcome` or a `Failure` for `main` to turn into the exit code. Nothing below this layer
 //! prints; the progress line (`progress`) is an observer of the engine's events.
 
+pub mod ab;
 pub mod abort;
 pub mod baseline;
 pub mod capacity;
@@ -29,6 +30,7 @@ pub use failure::{Failure, Outcome};
 pub enum Command {
     Run(run::RunOptions),
     Check(check::CheckOptions),
+    Ab(ab::AbOptions),
     Compare(compare::CompareOptions),
     Baseline(baseline::BaselineCommand),
     Validate(validate::ValidateOptions),
@@ -48,6 +50,7 @@ pub async fn execute(command: Command) -> Result<Outcome, Failure> {
     match command {
         Command::Run(o) => run::run(o).await,
         Command::Check(o) => check::check(o).await,
+        Command::Ab(o) => ab::ab(o).await,
         Command::Compare(o) => compare::compare(o).await,
         Command::Baseline(c) => baseline::baseline(c),
         Command::Validate(o) => validate::validate(o),

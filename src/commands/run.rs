@@ -133,7 +133,25 @@ pub async fn execute(
     aborts: Vec<Abort>,
 ) -> Result<Ran, Failure> {
     let signals = Signals::install();
-    execute_in(&signals, profile, workers, observer, more, aborts, None).await
+    execute_in(
+        &signals,
+        profile,
+        workers,
+        observer,
+        more,
+        aborts,
+        Within::default(),
+    )
+    .await
+}
+
+/// How the caller arranges a run's trials, when it does (`capacity`, `ab`): a target it
+/// started and keeps running (none is then started or stopped here), and the number of the
+/// first trial (trials carry their number: the seeds of their users depend on it).
+#[derive(Default)]
+pub(super) struct Within<'a> {
+    pub(super) kept: Option<&'a mut Option<TargetProcess>>,
+    pub(super) first_trial: u32,
 }
 
 /// The command's signal handling, installed once: `stop` asks the run for an orderly stop,
@@ -157,8 +175,8 @@ impl Signals {
     }
 }
 
-/// `execute` under signals installed by the caller. With `kept`, the trials run against a
-/// target the caller started (and keeps running): none is started or stopped here.
+/// `execute` under signals installed by the caller, its trials arranged `within` what the caller
+/// says.
 pub(super) async fn execute_in(
     signals: &Signals,
     profile: Arc<Profile>,
@@ -166,13 +184,13 @@ pub(super) async fn execute_in(
     observer: &mut dyn Observer,
     more: More<'_>,
     aborts: Vec<Abort>,
-    kept: Option<&mut Option<TargetProcess>>,
+    within: Within<'_>,
 ) -> Result<Ran, Failure> {
     crate::limits::check_open_files(&profile).map_err(RunError::TooManyConnections)?;
     let mut killed = signals.killed.clone();
     let stop = signals.stop.clone();
     tokio::select! {
-        r = execute_until_stopped(profile, workers, stop, observer, more, aborts, kept) => r,
+        r = execute_until_stopped(profile, workers, stop, observer, more, aborts, within) => r,
         sig = killed.wait_for(Option::is_some) => {
             let sig = sig.ok().and_then(|s| *s).unwrap_or("a signal");
             Err(Failure::Killed(sig))
@@ -234,8 +252,9 @@ async fn execute_until_stopped(
     observer: &mut dyn Observer,
     more: More<'_>,
     aborts: Vec<Abort>,
-    kept: Option<&mut Option<TargetProcess>>,
+    within: Within<'_>,
 ) -> Result<Ran, Failure> {
+    let Within { kept, first_trial } = within;
     let mut watch = AbortWatch::new(aborts, profile.endpoints.clone(), stop.clone());
     let (mut sampler, resources) = TargetSampler::new(profile.target.watch.clone());
     let mut observers = Observers(vec![observer, &mut watch]);
@@ -262,7 +281,7 @@ async fn execute_until_stopped(
     let t = &profile.target;
     let mut result = empty_result(&profile, &dir, started_at);
     // The planned trials, then as many more as `more` asks for, against the same target.
-    let mut batch = 0..profile.load.trials;
+    let mut batch = first_trial..first_trial.saturating_add(profile.load.trials);
     let restart = profile.target.restart_per_trial;
     let mut fresh = true;
     let outcome: Result<Option<StopReason>, RunError> = loop {
