@@ -23,7 +23,9 @@ With `--design ab`, no baseline is stored: each check is `perfgate ab`, the unch
 interleaved in pairs on this machine (twice the load per check).
 
 Prints, per target and condition: runs, FAIL, WARN, INCONCLUSIVE, PASS (and other verdicts), the
-trials the current side needed (adaptive trials), and the seconds of load per check.
+trials the current side needed (adaptive trials), the seconds of load per check, and the share
+of CPU time the host stole from this (virtual) machine during the checks (/proc/stat): a
+condition measured while a neighbour took the CPU says so.
 
     python3 bench/gate_quality.py --runs 20                                  # both targets
     python3 bench/gate_quality.py --targets bench --runs 5 --conditions aa,1.10
@@ -117,6 +119,23 @@ def start_command(profile):
     return tomllib.loads((ROOT / profile).read_text())["target"]["start"]
 
 
+def cpu_times():
+    """(steal, total) jiffies of all CPUs from /proc/stat, or None where there is none: the
+    time a virtual machine's host gave to others while this machine wanted to run."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is inside user already)
+    return (fields[7], sum(fields[:8])) if len(fields) >= 8 else None
+
+
+def steal_share(before, after):
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+
+
 def check(target, name, work, env, cond_dir, pause_ms, rng, ab=None):
     """`perfgate check` against the stored baseline; with `ab` (the condition's knob setting, or
     None for A/A), `perfgate ab` of the unchanged service against the condition's."""
@@ -138,7 +157,7 @@ def check(target, name, work, env, cond_dir, pause_ms, rng, ab=None):
     args += ["-t", target["thresholds"] or str(defaults)]
     # A pid file left by the last check names a process that is gone.
     (work / "target.pid").unlink(missing_ok=True)
-    started = time.time()
+    started, cpu = time.time(), cpu_times()
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t = None
     if pause_ms:
@@ -148,7 +167,7 @@ def check(target, name, work, env, cond_dir, pause_ms, rng, ab=None):
     _, stderr = proc.communicate(timeout=900)
     if t:
         t.join()
-    return proc.returncode, stderr, time.time() - started
+    return proc.returncode, stderr, time.time() - started, steal_share(cpu, cpu_times())
 
 
 def main():
@@ -198,12 +217,14 @@ def main():
                 knob = cond
                 if not ab:
                     env[target["knob"]] = cond
-            verdicts, failing, trials, secs = collections.Counter(), collections.Counter(), [], []
+            verdicts, failing, trials, secs, steal = collections.Counter(), collections.Counter(), [], [], []
             for i in range(args.runs):
                 d = work / f"{tname}-{cond}-{i}"
-                code, stderr, took = check(target, tname, work, env, d, pause, rng,
+                code, stderr, took, stolen = check(target, tname, work, env, d, pause, rng,
                                            (target["knob"], knob) if ab else None)
                 secs.append(took)
+                if stolen is not None:
+                    steal.append(stolen)
                 try:
                     c = json.loads((d / "report.json").read_text())
                 except (OSError, ValueError):
@@ -216,8 +237,9 @@ def main():
                     if r["verdict"] == "fail":
                         failing[f'{r["endpoint"]} {r["metric"]}'] += 1
                 print(f"  {tname} {cond} run {i + 1}/{args.runs}: {c['verdict']} (exit {code}, "
-                      f"{c['current']['trials']} trials, {took:.0f} s)", file=sys.stderr)
-            table.append((tname, cond, verdicts, failing, trials, secs))
+                      f"{c['current']['trials']} trials, {took:.0f} s"
+                      + (f", steal {stolen:.0f}%" if stolen is not None else "") + ")", file=sys.stderr)
+            table.append((tname, cond, verdicts, failing, trials, secs, steal))
 
     print()
     against = ("perfgate ab: base and head interleaved in pairs" if args.design == "ab"
@@ -225,15 +247,16 @@ def main():
     print(f"gate quality: {args.runs} checks per target and condition, {against} "
           f"(aa-pause: the service stopped for {args.pause_ms} ms once per check)")
     print(f"{'target':<7} {'condition':<10} {'runs':>4} {'FAIL':>5} {'WARN':>5} {'INCONCL':>7} {'PASS':>5} "
-          f"{'other':>5}  {'trials (mean/max)':>17}  {'s/check (mean/max)':>18}")
-    for tname, cond, v, failing, trials, secs in table:
+          f"{'other':>5}  {'trials (mean/max)':>17}  {'s/check (mean/max)':>18}  {'steal % (mean/max)':>18}")
+    for tname, cond, v, failing, trials, secs, steal in table:
         other = sum(n for k, n in v.items() if k not in ("fail", "warn", "inconclusive", "pass"))
         name = cond if cond.startswith("aa") else f"x{cond}"
         tr = f"{sum(trials) / max(1, len(trials)):.1f}/{max(trials, default=0)}"
         sc = f"{sum(secs) / max(1, len(secs)):.0f}/{max(secs, default=0):.0f}"
+        st = f"{sum(steal) / len(steal):.1f}/{max(steal):.0f}" if steal else "-"
         print(f"{tname:<7} {name:<10} {sum(v.values()):>4} {v['fail']:>5} {v['warn']:>5} {v['inconclusive']:>7} "
-              f"{v['pass']:>5} {other:>5}  {tr:>17}  {sc:>18}")
-    for tname, cond, v, failing, trials, secs in table:
+              f"{v['pass']:>5} {other:>5}  {tr:>17}  {sc:>18}  {st:>18}")
+    for tname, cond, v, failing, trials, secs, steal in table:
         if failing:
             top = ", ".join(f"{k} ({n})" for k, n in failing.most_common(5))
             print(f"  {tname} {cond} failing checks: {top}")

@@ -110,6 +110,8 @@ fn a_slower_head_fails_against_its_base_measured_in_alternating_pairs() {
     assert_eq!(report["verdict"], "fail", "{report}");
     assert_eq!(report["baseline"]["label"], "base", "{report}");
     assert_eq!(report["current"]["label"], "head", "{report}");
+    // Both sides ran every planned pair: nothing to warn about (the machine is one).
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
 }
 
 #[test]

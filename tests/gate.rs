@@ -134,6 +134,49 @@ fn a_worsening_no_trial_budget_could_resolve_passes_as_noise_and_a_precise_one_s
 }
 
 #[test]
+fn when_the_baseline_grows_with_the_current_side_more_of_the_budget_can_decide() {
+    // `perfgate ab` adds a trial to each side per pair: a worsening that 30 current trials
+    // against a fixed 5-trial baseline could not resolve (+22% on trials spread 20%: it passes
+    // as noise, the baseline's own spread bounding what any number of current trials can see)
+    // can be resolved by 30 trials a side, so it stays INCONCLUSIVE and more pairs run.
+    let th = Thresholds::default();
+    let look = |grows| Look {
+        budget: Some(30),
+        baseline_grows: grows,
+        ..Look::nth(&th, 1, 3)
+    };
+    let noisy = Service {
+        trial_noise: 0.2,
+        ..STEADY
+    };
+    let (base, cur) = (
+        synth(&[("GET /a", noisy)], 5, 3),
+        synth(&[("GET /a", slower(noisy, 1.22))], 5, 4),
+    );
+    let row = |grows| {
+        let c = compare_at(&base, &cur, &th, "base", "head", look(grows));
+        c.rows
+            .into_iter()
+            .find(|r| r.metric == Metric::P50)
+            .unwrap()
+    };
+    let fixed = row(false);
+    assert_eq!(fixed.verdict, Verdict::Pass, "{fixed:?}");
+    assert!(
+        fixed.reason.contains("within this check's noise") && fixed.reason.contains("30 trials"),
+        "{}",
+        fixed.reason
+    );
+    let grows = row(true);
+    assert_eq!(grows.verdict, Verdict::Inconclusive, "{grows:?}");
+    assert!(
+        grows.reason.contains("more trials would decide"),
+        "{}",
+        grows.reason
+    );
+}
+
+#[test]
 fn thirty_percent_faster_is_improved() {
     let c = run(
         &synth(&[("GET /a", STEADY)], 5, 5),

@@ -150,6 +150,12 @@ pub async fn ab(opts: AbOptions) -> Result<Outcome, Failure> {
             done += 1;
         }
         look += 1;
+        // Every planned pair has run: the results are whole (a later failure marks them
+        // incomplete again), and the comparison must not warn that they are not.
+        for r in &mut results {
+            r.complete = true;
+            r.incomplete_reason = None;
+        }
         let c = compare::compare_at(
             &results[0],
             &results[1],
@@ -158,6 +164,7 @@ pub async fn ab(opts: AbOptions) -> Result<Outcome, Failure> {
             Build::Head.name(),
             Look {
                 budget: Some(plan.max),
+                baseline_grows: true,
                 ..Look::nth(&th, look, plan.looks)
             },
         );

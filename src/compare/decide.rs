@@ -11,8 +11,9 @@
 //! detectable change is at most `max_regression`), a change within `warn` never fails, and in
 //! between a precise check fails from the midpoint. A worsening that reaches the threshold but is
 //! not significant is INCONCLUSIVE (more trials can decide it) — unless it is smaller than what
-//! the check could detect even with the most trials allowed (`Evidence::reach`: the baseline's
-//! spread is fixed, so adding current trials cannot shrink the error below it). Such a change is
+//! the check could detect even with the most trials allowed (`Evidence::reach`: with a stored
+//! baseline its spread is fixed, so adding current trials cannot shrink the error below it; in
+//! `perfgate ab` both sides grow pair by pair, and the reach foresees that). Such a change is
 //! within the check's noise: it passes, saying what the check could see. Otherwise a check on a
 //! rarely requested endpoint's p99 (detectable ≥ 90%) would hold every run INCONCLUSIVE and spend
 //! the whole trial budget on noise.

@@ -54,6 +54,9 @@ pub struct Look {
     /// that many trials could detect it; a smaller one is within what the check can resolve and
     /// passes, saying so. None (`compare`): INCONCLUSIVE says more trials would decide.
     pub budget: Option<u32>,
+    /// The baseline gains trials with the current side, up to the same budget (`perfgate ab`:
+    /// each added pair adds one to each), instead of staying as it is.
+    pub baseline_grows: bool,
 }
 
 impl Look {
@@ -64,6 +67,7 @@ impl Look {
             index: 1,
             of: 1,
             budget: None,
+            baseline_grows: false,
         }
     }
 
@@ -81,6 +85,7 @@ impl Look {
             index,
             of: of.max(1),
             budget: None,
+            baseline_grows: false,
         }
     }
 }
@@ -398,9 +403,13 @@ fn judge(pending: &mut [Pending], look: Look) -> Vec<Row> {
                         || adj_better[i].is_some_and(|q| q < alpha),
                     plain: p.plain,
                     reach: look.budget.and_then(|n| {
-                        p.test
-                            .as_ref()?
-                            .detectable_with(Some(n), 2.0 * alpha / m, POWER)
+                        let t = p.test.as_ref()?;
+                        let level = 2.0 * alpha / m;
+                        if look.baseline_grows {
+                            t.detectable_with_both(n, level, POWER)
+                        } else {
+                            t.detectable_with(Some(n), level, POWER)
+                        }
                     }),
                     budget: look.budget,
                 };

@@ -72,7 +72,28 @@ impl RatioTest {
     /// spread it showed (None: as many as wanted), the baseline unchanged. None where the test
     /// cannot foresee it (not Welch's).
     pub fn detectable_with(&self, trials: Option<u32>, alpha: f64, power: f64) -> Option<f64> {
+        self.foresee(trials, None, alpha, power)
+    }
+
+    /// As `detectable_with`, but with both sides at `trials` trials (`perfgate ab`, where
+    /// each added pair adds one to each side). Only for a Welch test of trials (one-run
+    /// baseline): the baseline's part is then its per-trial variance over its count.
+    pub fn detectable_with_both(&self, trials: u32, alpha: f64, power: f64) -> Option<f64> {
+        self.foresee(Some(trials), Some(trials), alpha, power)
+    }
+
+    fn foresee(
+        &self,
+        trials: Option<u32>,
+        baseline_trials: Option<u32>,
+        alpha: f64,
+        power: f64,
+    ) -> Option<f64> {
         let (var_b, n_b, var_c) = self.parts?;
+        let n_b = match baseline_trials {
+            Some(n) if f64::from(n) > n_b => f64::from(n),
+            _ => n_b,
+        };
         let vb = var_b / n_b;
         let (se2, df) = match trials {
             Some(n) if n >= 2 => {
@@ -463,6 +484,12 @@ mod tests {
         let want = ((quantile(4.0, 1.0 - a / 2.0) + quantile(4.0, p)) * se).exp_m1();
         assert!((unbounded - want).abs() < 1e-9, "{unbounded} {want}");
         assert_eq!(RatioTest::p_only(0.5).detectable_with(None, a, p), None);
+        // Both sides growing (pairs of `perfgate ab`): below the current side alone, and at
+        // the same count, the test's own.
+        let both = t.detectable_with_both(12, a, p).unwrap();
+        assert!(both < twelve, "{both} {twelve}");
+        let both_now = t.detectable_with_both(5, a, p).unwrap();
+        assert!((both_now - now).abs() < 1e-9, "{both_now} {now}");
     }
 
     #[test]
