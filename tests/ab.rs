@@ -59,6 +59,9 @@ fn started_at(result: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The commit CI says the checkout is at (GITHUB_SHA).
+const HEAD_SHA: &str = "0123abcdef0123abcdef0123abcdef0123abcdef";
+
 #[test]
 fn a_slower_head_fails_against_its_base_measured_in_alternating_pairs() {
     let _machine = exclusive();
@@ -72,6 +75,7 @@ fn a_slower_head_fails_against_its_base_measured_in_alternating_pairs() {
         .args([
             "ab", "--quiet", "-p", PROFILE, "--base", &base, "--head", &head,
         ])
+        .env("GITHUB_SHA", HEAD_SHA)
         .output()
         .expect("run perfgate ab");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -110,6 +114,13 @@ fn a_slower_head_fails_against_its_base_measured_in_alternating_pairs() {
     assert_eq!(report["verdict"], "fail", "{report}");
     assert_eq!(report["baseline"]["label"], "base", "{report}");
     assert_eq!(report["current"]["label"], "head", "{report}");
+    // The checkout's commit is the head's; the base's build is not known to perfgate.
+    assert_eq!(head["meta"]["git"]["sha"], HEAD_SHA, "{head}");
+    assert!(base["meta"]["git"].is_null(), "{}", base["meta"]);
+    assert!(
+        stdout.contains("base, 3 trials vs head @ 0123abcd, 3 trials"),
+        "{stdout}"
+    );
     // Both sides ran every planned pair: nothing to warn about (the machine is one).
     assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
 }

@@ -100,6 +100,9 @@ pub async fn ab(opts: AbOptions) -> Result<Outcome, Failure> {
         run::empty_result(&profile, &dir, started_at.clone()),
         run::empty_result(&profile, &dir, started_at),
     ];
+    // The checkout's commit is the head's (as in `check`); what `--base` runs was built from
+    // something perfgate cannot see, so the base's result names no commit rather than the head's.
+    results[Build::Base as usize].meta.git = None;
     let plan = Plan::new(profile.load.trials, profile.load.max_trials);
     let signals = Signals::install();
     let aborts = th.aborts();
