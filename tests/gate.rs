@@ -140,8 +140,8 @@ fn when_the_baseline_grows_with_the_current_side_more_of_the_budget_can_decide()
     // as noise, the baseline's own spread bounding what any number of current trials can see)
     // can be resolved by 30 trials a side, so it stays INCONCLUSIVE and more pairs run.
     let th = Thresholds::default();
-    let look = |grows| Look {
-        budget: Some(30),
+    let look = |grows, budget| Look {
+        budget: Some(budget),
         baseline_grows: grows,
         ..Look::nth(&th, 1, 3)
     };
@@ -153,26 +153,36 @@ fn when_the_baseline_grows_with_the_current_side_more_of_the_budget_can_decide()
         synth(&[("GET /a", noisy)], 5, 3),
         synth(&[("GET /a", slower(noisy, 1.22))], 5, 4),
     );
-    let row = |grows| {
-        let c = compare_at(&base, &cur, &th, "base", "head", look(grows));
+    let row = |grows, budget| {
+        let c = compare_at(&base, &cur, &th, "base", "head", look(grows, budget));
         c.rows
             .into_iter()
             .find(|r| r.metric == Metric::P50)
             .unwrap()
     };
-    let fixed = row(false);
+    let fixed = row(false, 30);
     assert_eq!(fixed.verdict, Verdict::Pass, "{fixed:?}");
     assert!(
         fixed.reason.contains("within this check's noise") && fixed.reason.contains("30 trials"),
         "{}",
         fixed.reason
     );
-    let grows = row(true);
+    let grows = row(true, 30);
     assert_eq!(grows.verdict, Verdict::Inconclusive, "{grows:?}");
     assert!(
         grows.reason.contains("more trials would decide"),
         "{}",
         grows.reason
+    );
+    // With a budget both sides cannot resolve it in either, the reason counts trials a side.
+    let small = row(true, 6);
+    assert_eq!(small.verdict, Verdict::Pass, "{small:?}");
+    assert!(
+        small
+            .reason
+            .contains("within this check's noise: even 6 trials a side could only detect"),
+        "{}",
+        small.reason
     );
 }
 

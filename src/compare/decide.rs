@@ -58,6 +58,8 @@ pub(super) struct Evidence<'a> {
     /// cannot add trials or the test cannot foresee it.
     pub reach: Option<f64>,
     pub budget: Option<u32>,
+    /// The budget is per side: the baseline gains trials with the current side (`perfgate ab`).
+    pub per_side: bool,
 }
 
 /// Applies the rules to a row whose values and p-values are known.
@@ -181,10 +183,15 @@ fn relative_verdict(
             )
         } else if let Some(reach) = ev.reach.filter(|r| magnitude < *r) {
             let trials = ev.budget.unwrap_or_default();
+            let trials = if ev.per_side {
+                format!("{trials} trials a side")
+            } else {
+                format!("{trials} trials")
+            };
             (
                 Verdict::Pass,
                 Some(format!(
-                    "worse by {how_much}, not significant ({p_text}), and within this check's noise: even {trials} trials could only detect {} or more",
+                    "worse by {how_much}, not significant ({p_text}), and within this check's noise: even {trials} could only detect {} or more",
                     units::percent(reach)
                 )),
             )

@@ -412,6 +412,7 @@ fn judge(pending: &mut [Pending], look: Look) -> Vec<Row> {
                         }
                     }),
                     budget: look.budget,
+                    per_side: look.baseline_grows,
                 };
                 decide(&mut row, policy, &ev);
             }
